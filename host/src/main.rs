@@ -1,0 +1,101 @@
+//! `runner`: serves the Spin component that spin.toml describes on wasmtime,
+//! the way `spin up` would, without a Spin install.
+
+mod bindings;
+mod builder;
+mod keyvalue;
+mod manifest;
+mod outbound;
+mod server;
+mod variables;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::manifest::Application;
+use crate::server::Runner;
+use crate::variables::Variables;
+
+#[derive(Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the component (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The Spin manifest: what to serve, how to build it, what it may use.
+    #[arg(long, default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Set an application variable, over SPIN_VARIABLE_<NAME> and the default.
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_variable)]
+    variables: Vec<(String, String)>,
+    /// Where compiled components are cached (default: wasmtime's cache directory).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+}
+
+fn parse_variable(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got {text:?}"))?;
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wasmtime_cache=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args).await,
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let app = Application::load(&args.manifest)?;
+    builder::ensure_built(&app)?;
+    let overrides: BTreeMap<_, _> = args.variables.into_iter().collect();
+    let variables = Variables::resolve(&app, &overrides, |name| std::env::var(name).ok())?;
+
+    let engine = server::engine(args.cache_dir.as_deref())?;
+    let runner = Arc::new(Runner::new(&engine, app.clone(), variables)?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    server::announce(&app, listener.local_addr()?);
+    runner.serve(listener, shutdown_signal()).await
+}
+
+/// Ctrl-C, or the SIGTERM a pod or a supervisor sends.
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,244 @@
+//! The host embedding, in the shape of `wasmtime serve`: one engine, one
+//! linker, one pre-instantiated component, and a fresh instance for every
+//! request, as Spin gives every request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Cache, CacheConfig, Config, Engine, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::fermyon::spin::variables;
+use crate::bindings::wasi::keyvalue::{atomics, store};
+use crate::keyvalue::{KeyValue, KeyValueData, KeyValueStores};
+use crate::manifest::Application;
+use crate::outbound::NoOutboundHttp;
+use crate::variables::{Variables, VariablesData};
+
+/// Instances alive at once; a request beyond it waits for its connection's
+/// turn rather than failing, since hyper serves one request per connection
+/// at a time.
+const MAX_INSTANCES: u32 = 1_000;
+/// How long in-flight requests may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What one request's instance owns.
+pub struct RequestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    outbound: NoOutboundHttp,
+    shared: Arc<Shared>,
+}
+
+/// What every request shares: the process's key-value stores and the
+/// resolved variables.
+struct Shared {
+    stores: KeyValueStores,
+    variables: Variables,
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+    }
+}
+
+pub struct Runner {
+    app: Application,
+    pre: ProxyPre<RequestState>,
+    shared: Arc<Shared>,
+}
+
+/// An engine with the pooling allocator, so that instantiation reuses
+/// pre-reserved memory, and a compilation cache, so that a restart does not
+/// compile the component again.
+pub fn engine(cache_dir: Option<&Path>) -> Result<Engine> {
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling.total_component_instances(MAX_INSTANCES);
+    pooling.total_core_instances(MAX_INSTANCES);
+    pooling.total_memories(MAX_INSTANCES);
+    pooling.total_tables(MAX_INSTANCES);
+    pooling.total_stacks(MAX_INSTANCES);
+
+    let mut cache = CacheConfig::new();
+    if let Some(directory) = cache_dir {
+        cache.with_directory(directory);
+    }
+
+    let mut config = Config::new();
+    config.allocation_strategy(pooling);
+    config.cache(Some(Cache::new(cache)?));
+    Ok(Engine::new(&config)?)
+}
+
+impl Runner {
+    pub fn new(engine: &Engine, app: Application, variables: Variables) -> Result<Self> {
+        let component = Component::from_file(engine, &app.source)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot load component {}", app.source.display()))?;
+        let linker = linker(engine)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ProxyPre::new)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component {} cannot run here", app.component_id))?;
+        let shared = Arc::new(Shared { stores: KeyValueStores::new(&app.key_value_stores), variables });
+        Ok(Self { app, pre, shared })
+    }
+
+    /// Serve until `shutdown` resolves, then let in-flight requests finish.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!("accept failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let runner = self.clone();
+            let service = service_fn(move |request| runner.clone().handle(request));
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!("connection from {peer}: {error}");
+                }
+            });
+        }
+        drop(listener);
+        tracing::info!("shutting down: draining in-flight requests");
+        tokio::select! {
+            () = graceful.shutdown() => Ok(()),
+            () = tokio::time::sleep(DRAIN_TIMEOUT) => Err(anyhow!("requests still running after {DRAIN_TIMEOUT:?}")),
+        }
+    }
+
+    /// Answer one request. Every failure becomes a status code: an error
+    /// returned to hyper would close the connection without an answer.
+    async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<HyperOutgoingBody>, Infallible> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = if self.app.route_matches(&path) {
+            self.call_component(request).await.unwrap_or_else(|error| {
+                tracing::error!("{method} {path}: {error:#}");
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the component failed\n")
+            })
+        } else {
+            plain(StatusCode::NOT_FOUND, "Not Found\n")
+        };
+        tracing::info!(
+            "{method} {path} {} {:.3}ms",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        Ok(response)
+    }
+
+    async fn call_component(&self, request: Request<Incoming>) -> Result<Response<HyperOutgoingBody>> {
+        let state = RequestState {
+            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            outbound: NoOutboundHttp,
+            shared: self.shared.clone(),
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = self.pre.clone();
+
+        // The instance runs in its own task: it may still be streaming the
+        // body after the response head has gone out.
+        let instance = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(anyhow!("the component answered with an error: {code:?}")),
+            // The component dropped the response without setting it: it
+            // trapped or returned early; the task says which.
+            Err(_) => match instance.await {
+                Ok(Ok(())) => Err(anyhow!("the component returned without answering")),
+                Ok(Err(error)) => Err(anyhow::Error::from(error).context("the component trapped")),
+                Err(join_error) => Err(anyhow!("the instance task failed: {join_error}")),
+            },
+        }
+    }
+}
+
+fn linker(engine: &Engine) -> Result<Linker<RequestState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    fn key_value(state: &mut RequestState) -> KeyValue<'_> {
+        KeyValue { stores: &state.shared.stores, table: &mut state.table }
+    }
+    store::add_to_linker::<_, KeyValueData>(&mut linker, key_value)?;
+    atomics::add_to_linker::<_, KeyValueData>(&mut linker, key_value)?;
+    variables::add_to_linker::<_, VariablesData>(&mut linker, |state| &state.shared.variables)?;
+    Ok(linker)
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
+    let body = http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+/// The address the runner actually listens on, with its URLs.
+pub fn announce(app: &Application, address: SocketAddr) {
+    println!("Serving http://{address}");
+    println!("Available Routes:");
+    let wildcard = if app.route.ends_with("/...") { " (wildcard)" } else { "" };
+    let route = app.route.trim_end_matches("/...");
+    println!("  {}: http://{address}{route}{wildcard}", app.component_id);
+}

@@ -1,0 +1,45 @@
+//! The KEDA demo app as a Spin HTTP component: `/` counts requests, and
+//! `/metrics` exposes the counts for Prometheus.
+
+mod counters;
+mod routes;
+mod settings;
+
+use spin_sdk::http::{IncomingRequest, Method as SpinMethod};
+use spin_sdk::http_component;
+
+/// Spin's entry point. The body is never read: no route needs it, and a large
+/// upload must not cost memory or time.
+#[http_component]
+fn handle(incoming: IncomingRequest) -> http::Response<String> {
+    match request_head(&incoming) {
+        Ok(request) => routes::handle(&request),
+        Err(error) => routes::plain(http::StatusCode::BAD_REQUEST, format!("{error:#}\n")),
+    }
+}
+
+/// The method, path and headers of the request as `http` types.
+fn request_head(incoming: &IncomingRequest) -> anyhow::Result<http::Request<()>> {
+    let mut request = http::Request::builder()
+        .method(method(incoming.method())?)
+        .uri(incoming.path_with_query().unwrap_or_else(|| "/".to_owned()));
+    for (name, value) in incoming.headers().entries() {
+        request = request.header(name, value);
+    }
+    Ok(request.body(())?)
+}
+
+fn method(method: SpinMethod) -> anyhow::Result<http::Method> {
+    Ok(match method {
+        SpinMethod::Get => http::Method::GET,
+        SpinMethod::Head => http::Method::HEAD,
+        SpinMethod::Post => http::Method::POST,
+        SpinMethod::Put => http::Method::PUT,
+        SpinMethod::Delete => http::Method::DELETE,
+        SpinMethod::Patch => http::Method::PATCH,
+        SpinMethod::Options => http::Method::OPTIONS,
+        SpinMethod::Connect => http::Method::CONNECT,
+        SpinMethod::Trace => http::Method::TRACE,
+        SpinMethod::Other(other) => http::Method::from_bytes(other.as_bytes())?,
+    })
+}
