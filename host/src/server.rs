@@ -164,7 +164,8 @@ impl Runner {
             plain(StatusCode::NOT_FOUND, "Not Found\n")
         };
         tracing::info!(
-            "{method} {path} {} {:.3}ms",
+            "{method} {} {} {:.3}ms",
+            loggable(&path),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1e3
         );
@@ -222,6 +223,16 @@ fn linker(engine: &Engine) -> Result<Linker<RequestState>> {
     Ok(linker)
 }
 
+/// A path as it goes into one log line: a hostile client may send a path of
+/// hundreds of kilobytes.
+fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 200;
+    match path.char_indices().nth(MAX) {
+        None => path.into(),
+        Some((end, _)) => format!("{}...({} bytes)", &path[..end], path.len()).into(),
+    }
+}
+
 fn plain(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
     let body = http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes()))
         .map_err(|never| match never {})
@@ -241,4 +252,34 @@ pub fn announce(app: &Application, address: SocketAddr) {
     let wildcard = if app.route.ends_with("/...") { " (wildcard)" } else { "" };
     let route = app.route.trim_end_matches("/...");
     println!("  {}: http://{address}{route}{wildcard}", app.component_id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our WIT is written from Spin's interface signatures; the linker's type
+    /// check against the built component is what proves it matches.
+    #[test]
+    fn our_wit_matches_the_components_imports() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
+        let app = Application::load(&manifest).unwrap();
+        crate::builder::ensure_built(&app).unwrap();
+        let engine = engine(None).unwrap();
+        let component = Component::from_file(&engine, &app.source).unwrap();
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        for ours in [
+            "wasi:keyvalue/store@0.2.0-draft2",
+            "wasi:keyvalue/atomics@0.2.0-draft2",
+            "fermyon:spin/variables@2.0.0",
+        ] {
+            assert!(imports.iter().any(|import| import == ours), "{ours} not in {imports:?}");
+        }
+        let pre = linker(&engine).unwrap().instantiate_pre(&component);
+        assert!(pre.is_ok(), "{:?}", pre.err());
+    }
 }
