@@ -1,0 +1,8 @@
+//! What decides a scale-out, run locally: the ScaledObject and ServiceMonitor
+//! as `manifests/` declares them, the Prometheus query the ScaledObject makes,
+//! and the rule KEDA applies to its result.
+
+pub mod keda;
+pub mod manifests;
+pub mod prometheus;
+pub mod scrape_config;
