@@ -6,6 +6,7 @@ mod builder;
 mod keyvalue;
 mod manifest;
 mod outbound;
+mod preview;
 mod server;
 mod variables;
 
@@ -34,6 +35,44 @@ struct Cli {
 enum Command {
     /// Serve the component (the default).
     Serve(ServeArgs),
+    /// Show live what KEDA would decide: the ScaledObject's query against a
+    /// Prometheus, and the replicas that follow.
+    Preview(PreviewArgs),
+    /// Print a Prometheus configuration that scrapes local runners the way
+    /// the ServiceMonitor scrapes the pods.
+    ScrapeConfig(ScrapeConfigArgs),
+}
+
+#[derive(Args)]
+struct PreviewArgs {
+    /// The Prometheus to query, e.g. http://127.0.0.1:9090.
+    #[arg(long)]
+    prometheus: String,
+    /// Where the ScaledObject is declared.
+    #[arg(long, default_value = "manifests/base")]
+    manifests: PathBuf,
+    /// Query this instead of the ScaledObject's query.
+    #[arg(long)]
+    query: Option<String>,
+    /// Seconds between polls (default: the ScaledObject's pollingInterval).
+    #[arg(long)]
+    interval: Option<f64>,
+    /// Poll once and exit: 0 with a decision, 1 with an error.
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Args)]
+struct ScrapeConfigArgs {
+    /// host:port of a runner, once per simulated pod.
+    #[arg(long = "target", required = true)]
+    targets: Vec<String>,
+    /// Where the ServiceMonitor and Service are declared.
+    #[arg(long, default_value = "manifests/base")]
+    manifests: PathBuf,
+    /// Scrape interval, instead of the ServiceMonitor's (e.g. 1s for tests).
+    #[arg(long)]
+    interval: Option<String>,
 }
 
 #[derive(Args)]
@@ -59,8 +98,17 @@ fn parse_variable(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -70,12 +118,23 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Serve(args)) => serve(args).await,
-        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+        Some(Command::Preview(args)) => preview::run(
+            &args.manifests,
+            &args.prometheus,
+            args.query,
+            args.interval.map(std::time::Duration::from_secs_f64),
+            args.once,
+        ),
+        Some(Command::ScrapeConfig(args)) => {
+            print!("{}", preview::scrape_config(&args.manifests, &args.targets, args.interval.as_deref())?);
+            Ok(())
+        }
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+fn serve(args: ServeArgs) -> Result<()> {
     let app = Application::load(&args.manifest)?;
     builder::ensure_built(&app)?;
     let overrides: BTreeMap<_, _> = args.variables.into_iter().collect();
@@ -83,11 +142,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let engine = server::engine(args.cache_dir.as_deref())?;
     let runner = Arc::new(Runner::new(&engine, app.clone(), variables)?);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    server::announce(&app, listener.local_addr()?);
-    runner.serve(listener, shutdown_signal()).await
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        server::announce(&app, listener.local_addr()?);
+        runner.serve(listener, shutdown_signal()).await
+    })
 }
 
 /// Ctrl-C, or the SIGTERM a pod or a supervisor sends.

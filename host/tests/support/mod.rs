@@ -32,10 +32,12 @@ impl Runner {
 
     pub fn start_with(name: &str, manifest: &Path, args: &[&str], env: &[(&str, &str)]) -> Runner {
         let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
+        // A free port, unless the caller names one.
+        let listen: &[&str] = if args.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
             .arg("--manifest")
             .arg(manifest)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(listen)
             .args(args)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
