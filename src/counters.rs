@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
-use request_metrics::{BUCKETS, Observations, bucket_index, micros};
+use app_core::{BUCKETS, CounterStore, Observations, bucket_index, micros};
 use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 
 /// The store spin.toml grants the component.
@@ -37,33 +37,6 @@ impl Counters {
             .map_err(describe)
             .with_context(|| format!("cannot open key-value store {STORE:?}"))?;
         Ok(Self { bucket })
-    }
-
-    /// Count one handled request that took `elapsed`.
-    pub fn record(&self, elapsed: Duration) -> Result<()> {
-        let added = micros(elapsed);
-        let sum = self.increment(SUM_MICROS_KEY, added)?;
-        // The bucket goes last: it is what counts the request.
-        self.increment(BUCKET_KEYS[bucket_index(elapsed)], 1)?;
-        if sum == added {
-            // The store's first observation: stamp `_created` now, once,
-            // rather than paying a third operation on every request.
-            self.created()?;
-        }
-        Ok(())
-    }
-
-    /// The counts as they are now.
-    pub fn snapshot(&self) -> Result<Observations> {
-        let mut observations = Observations {
-            created_unix_seconds: self.created()?,
-            sum_micros: self.read(SUM_MICROS_KEY)?,
-            ..Observations::default()
-        };
-        for (count, key) in observations.bucket_counts.iter_mut().zip(BUCKET_KEYS) {
-            *count = self.read(key)?;
-        }
-        Ok(observations)
     }
 
     /// Reading through `increment(key, 0)` works on every Spin backend:
@@ -103,6 +76,33 @@ impl Counters {
             }
         };
         Ok(millis as f64 / 1e3)
+    }
+}
+
+impl CounterStore for Counters {
+    fn record(&self, elapsed: Duration) -> Result<()> {
+        let added = micros(elapsed);
+        let sum = self.increment(SUM_MICROS_KEY, added)?;
+        // The bucket goes last: it is what counts the request.
+        self.increment(BUCKET_KEYS[bucket_index(elapsed)], 1)?;
+        if sum == added {
+            // The store's first observation: stamp `_created` now, once,
+            // rather than paying a third operation on every request.
+            self.created()?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Observations> {
+        let mut observations = Observations {
+            created_unix_seconds: self.created()?,
+            sum_micros: self.read(SUM_MICROS_KEY)?,
+            ..Observations::default()
+        };
+        for (count, key) in observations.bucket_counts.iter_mut().zip(BUCKET_KEYS) {
+            *count = self.read(key)?;
+        }
+        Ok(observations)
     }
 }
 

@@ -2,18 +2,36 @@
 //! `/metrics` exposes the counts for Prometheus.
 
 mod counters;
-mod routes;
 mod settings;
 
+use std::time::Duration;
+
+use app_core::routes;
 use spin_sdk::http::{IncomingRequest, Method as SpinMethod};
 use spin_sdk::http_component;
+
+/// The app on Spin: counts in the default key-value store, settings from
+/// Spin variables.
+struct Spin;
+
+impl app_core::Platform for Spin {
+    type Counters = counters::Counters;
+
+    fn counters(&self) -> anyhow::Result<counters::Counters> {
+        counters::Counters::open()
+    }
+
+    fn simulated_work(&self) -> anyhow::Result<Duration> {
+        settings::simulated_work()
+    }
+}
 
 /// Spin's entry point. The body is never read: no route needs it, and a large
 /// upload must not cost memory or time.
 #[http_component]
 fn handle(incoming: IncomingRequest) -> http::Response<String> {
     match request_head(&incoming) {
-        Ok(request) => routes::handle(&request),
+        Ok(request) => routes::handle(&Spin, &request),
         Err(error) => routes::plain(http::StatusCode::BAD_REQUEST, format!("{error:#}\n")),
     }
 }

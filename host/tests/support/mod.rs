@@ -31,21 +31,32 @@ impl Runner {
     }
 
     pub fn start_with(name: &str, manifest: &Path, args: &[&str], env: &[(&str, &str)]) -> Runner {
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
         // A free port, unless the caller names one.
         let listen: &[&str] = if args.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
-            .arg("--manifest")
-            .arg(manifest)
-            .args(listen)
-            .args(args)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "info")
+        let mut command = Command::new(env!("CARGO_BIN_EXE_runner"));
+        command.arg("--manifest").arg(manifest).args(listen).args(args).envs(env.iter().copied());
+        Runner::spawn(name, command)
+    }
+
+    /// The same app compiled natively.
+    pub fn start_native(name: &str) -> Runner {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_native-baseline"));
+        command.args(["--listen", "127.0.0.1:0"]);
+        Runner::spawn(name, command)
+    }
+
+    /// Run `command` and wait for it to print the address it serves.
+    fn spawn(name: &str, mut command: Command) -> Runner {
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
+        if std::env::var_os("RUST_LOG").is_none() && !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
-            .expect("the runner binary starts");
+            .expect("the server binary starts");
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
