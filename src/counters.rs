@@ -66,8 +66,9 @@ impl Counters {
                 .and_then(|text| text.parse::<u64>().ok())
                 .with_context(|| format!("{CREATED_KEY:?} holds no timestamp: {bytes:?}"))?,
             None => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
-                let millis = u64::try_from(now.as_millis())?;
+                // A clock before 1970 is not worth the bytes of formatting its error.
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                let millis = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
                 self.bucket
                     .set(CREATED_KEY, millis.to_string().as_bytes())
                     .map_err(describe)

@@ -7,6 +7,7 @@ mod settings;
 use std::time::Duration;
 
 use app_core::routes;
+use http::header::ACCEPT;
 use spin_sdk::http::{IncomingRequest, Method as SpinMethod};
 use spin_sdk::http_component;
 
@@ -36,13 +37,15 @@ fn handle(incoming: IncomingRequest) -> http::Response<String> {
     }
 }
 
-/// The method, path and headers of the request as `http` types.
+/// The request as `http` types: method, path and the one header a route
+/// reads. Copying every header would parse every header name, which costs
+/// the component more bytes than the rest of its routing.
 fn request_head(incoming: &IncomingRequest) -> anyhow::Result<http::Request<()>> {
     let mut request = http::Request::builder()
         .method(method(incoming.method())?)
         .uri(incoming.path_with_query().unwrap_or_else(|| "/".to_owned()));
-    for (name, value) in incoming.headers().entries() {
-        request = request.header(name, value);
+    if let Some(accept) = incoming.headers().get(&ACCEPT.as_str().to_owned()).first() {
+        request = request.header(ACCEPT, http::HeaderValue::from_bytes(accept)?);
     }
     Ok(request.body(())?)
 }

@@ -15,23 +15,23 @@ impl Format {
         let Some(accept) = accept else {
             return Format::Text;
         };
-        let mut openmetrics_quality = 0.0_f32;
-        let mut text_quality = 0.0_f32;
+        let mut openmetrics_quality = 0;
+        let mut text_quality = 0;
         for range in accept.split(',') {
             let mut parts = range.split(';');
             let media_type = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
             let quality = parts
                 .filter_map(|parameter| parameter.split_once('='))
                 .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
-                .map_or(Some(1.0), |(_, value)| parse_quality(value))
-                .unwrap_or(0.0);
+                .map_or(Some(1000), |(_, value)| parse_quality(value))
+                .unwrap_or(0);
             match media_type.as_str() {
                 OPENMETRICS => openmetrics_quality = openmetrics_quality.max(quality),
                 "text/plain" | "text/*" | "*/*" => text_quality = text_quality.max(quality),
                 _ => {}
             }
         }
-        if openmetrics_quality > 0.0 && openmetrics_quality >= text_quality {
+        if openmetrics_quality > 0 && openmetrics_quality >= text_quality {
             Format::OpenMetrics
         } else {
             Format::Text
@@ -39,15 +39,18 @@ impl Format {
     }
 }
 
-/// A quality value: 0 to 1 with at most three decimals; anything else is
-/// malformed and ignored by making the range unacceptable.
-fn parse_quality(value: &str) -> Option<f32> {
-    let value = value.trim();
-    let valid = !value.is_empty()
-        && value.len() <= 5
-        && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let quality: f32 = if valid { value.parse().ok()? } else { return None };
-    (0.0..=1.0).contains(&quality).then_some(quality)
+/// A quality value in thousandths: `0` to `1` with at most three decimals,
+/// as RFC 9110 defines it. Anything else is malformed and makes the range
+/// unacceptable. Integers, because float parsing costs the component kilobytes.
+fn parse_quality(value: &str) -> Option<u16> {
+    let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
+    let digits = |text: &str| text.bytes().all(|b| b.is_ascii_digit());
+    if !matches!(whole, "0" | "1") || fraction.len() > 3 || !digits(fraction) {
+        return None;
+    }
+    let thousandths = fraction.bytes().zip([100, 10, 1]).map(|(digit, scale)| u16::from(digit - b'0') * scale).sum::<u16>();
+    let quality = if whole == "1" { 1000 + thousandths } else { thousandths };
+    (quality <= 1000).then_some(quality)
 }
 
 #[cfg(test)]
@@ -69,6 +72,18 @@ mod tests {
     }
 
     #[test]
+    fn quality_values_are_thousandths() {
+        assert_eq!(parse_quality("1"), Some(1000));
+        assert_eq!(parse_quality("1.000"), Some(1000));
+        assert_eq!(parse_quality("0.75"), Some(750));
+        assert_eq!(parse_quality(" 0.5 "), Some(500));
+        assert_eq!(parse_quality("0"), Some(0));
+        for malformed in ["", "1.001", "2", "0.1234", "-0.5", "0.x", "banana", "1e0"] {
+            assert_eq!(parse_quality(malformed), None, "{malformed:?}");
+        }
+    }
+
+    #[test]
     fn everyone_else_gets_text() {
         for accept in [
             None,
@@ -82,6 +97,10 @@ mod tests {
             Some("application/openmetrics-text;q=0.2,text/plain;q=0.9"),
             Some("application/openmetrics-text;q=banana"),
             Some("application/openmetrics-text;q=2"),
+            Some("application/openmetrics-text;q=1.5"),
+            Some("application/openmetrics-text;q=.5"),
+            Some("application/openmetrics-text;q=0.0001"),
+            Some("application/openmetrics-text;q=0.5,text/plain;q=0.501"),
         ] {
             assert_eq!(Format::negotiate(accept), Format::Text, "Accept: {accept:?}");
         }
