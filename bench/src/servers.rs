@@ -1,0 +1,148 @@
+//! The servers under test, started as a user starts them.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+#[derive(Clone, Debug)]
+pub enum Kind {
+    /// `runner --manifest <manifest>`
+    Runner { manifest: PathBuf },
+    /// `wasmtime serve <component>`
+    WasmtimeServe { component: PathBuf },
+    /// `native-baseline`
+    Native,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The paths worth measuring: the fixture answers every path alike.
+    pub paths: &'static [&'static str],
+    /// The component it serves, for its size.
+    pub component: Option<PathBuf>,
+}
+
+/// Whether the compilation cache holds the component when a server starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cache {
+    Cold,
+    Warm,
+}
+
+pub struct Running {
+    child: Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn all(repo: &Path) -> Vec<Server> {
+        let wasm = repo.join("target/wasm32-wasip2/wasm-release");
+        vec![
+            Server {
+                name: "runner: component",
+                kind: Kind::Runner { manifest: repo.join("spin.toml") },
+                paths: &["/", "/metrics"],
+                component: Some(wasm.join("keda_spin_autoscaling.wasm")),
+            },
+            Server {
+                name: "runner: hello fixture",
+                kind: Kind::Runner { manifest: repo.join("fixtures/hello/spin.toml") },
+                paths: &["/"],
+                component: Some(wasm.join("hello_fixture.wasm")),
+            },
+            Server {
+                name: "wasmtime serve: hello fixture",
+                kind: Kind::WasmtimeServe { component: wasm.join("hello_fixture.wasm") },
+                paths: &["/"],
+                component: Some(wasm.join("hello_fixture.wasm")),
+            },
+            Server { name: "native baseline", kind: Kind::Native, paths: &["/", "/metrics"], component: None },
+        ]
+    }
+
+    pub fn has_cache(&self) -> bool {
+        !matches!(self.kind, Kind::Native)
+    }
+
+    /// Start the server and wait for its first 200; returns how long that took.
+    pub fn start(&self, cache: Cache, cache_dir: &Path) -> Result<(Running, Duration)> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let address = format!("127.0.0.1:{port}");
+        let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+        let mut command = match &self.kind {
+            Kind::Runner { manifest } => {
+                let mut command = Command::new(release.join("runner"));
+                command.arg("--manifest").arg(manifest).args(["--listen", &address]);
+                command.arg("--cache-dir").arg(cache_dir);
+                // The per-request log line is the runner's default; a
+                // benchmark of the serving path leaves it out.
+                command.env("RUST_LOG", "warn");
+                command
+            }
+            Kind::WasmtimeServe { component } => {
+                let mut command = Command::new("wasmtime");
+                // Spin components import wasi:cli beyond the proxy world.
+                command.args(["serve", "-S", "cli=y", "--addr", &address]);
+                command.args(["-C", if cache == Cache::Warm { "cache=y" } else { "cache=n" }]);
+                command.arg(component);
+                command
+            }
+            Kind::Native => {
+                let mut command = Command::new(release.join("native-baseline"));
+                command.args(["--listen", &address]);
+                command
+            }
+        };
+        let started = Instant::now();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.name))?;
+        let mut running = Running { child, url: format!("http://{address}") };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let first_path = format!("{}{}", running.url, self.paths.last().unwrap());
+        loop {
+            if agent.get(&first_path).call().is_ok_and(|response| response.status() == 200) {
+                return Ok((running, started.elapsed()));
+            }
+            if let Some(status) = running.child.try_wait()? {
+                bail!("{} exited with {status} before serving", self.name);
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                bail!("{} did not serve within 2 minutes", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Running {
+    /// The most memory the process has held (VmHWM).
+    pub fn peak_rss_bytes(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("VmHWM:"))
+            .context("no VmHWM in /proc")?;
+        let kib: u64 = line.split_whitespace().nth(1).context("malformed VmHWM")?.parse()?;
+        Ok(kib * 1024)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Benchmarks every way this app is served here, in one run, and writes the
+# table into BENCHMARKS.md:
+#   scripts/bench.sh                          the full run (about 6 minutes)
+#   scripts/bench.sh --seconds 3              shorter runs
+#   scripts/bench.sh --url http://HOST:PORT   a running `spin up` or a port-forwarded pod
+# Needs wrk (Debian) and, for the comparison, wasmtime-cli 48.0.8, which it
+# installs with cargo (about 10 minutes, once) when missing.
+set -euo pipefail
+
+WASMTIME_VERSION=48.0.8
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v wrk >/dev/null; then
+  echo "wrk is missing: apt-get install wrk" >&2
+  exit 1
+fi
+if [[ "$*" != *--url* ]] && ! wasmtime --version 2>/dev/null | grep -q "$WASMTIME_VERSION"; then
+  cargo install --locked "wasmtime-cli@${WASMTIME_VERSION}"
+fi
+rustup target add wasm32-wasip2
+cargo build --target wasm32-wasip2 --profile wasm-release -p keda-spin-autoscaling -p hello-fixture
+cargo build --release -p runner --bins -p bench
+if [[ "$*" == *--url* ]]; then
+  exec target/release/bench "$@"
+fi
+exec target/release/bench --write BENCHMARKS.md "$@"
