@@ -17,6 +17,11 @@ pub fn ensure_built(app: &Application) -> Result<()> {
         ensure!(app.source.exists(), "{} does not exist and spin.toml has no build command", app.source.display());
         return Ok(());
     };
+    // Runners started together (tests start many) would otherwise all run
+    // `rustup target add` and the build at once: one builds, the rest wait
+    // and then find the component fresh.
+    let lock = std::fs::File::create(std::env::temp_dir().join("keda-spin-runner-build.lock"))?;
+    lock.lock()?;
     match stale_reason(&app.source, build)? {
         None => Ok(()),
         Some(reason) => {
