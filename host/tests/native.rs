@@ -19,17 +19,7 @@ fn the_native_baseline_serves_the_same_app_and_loses_no_count() {
 
     const CLIENTS: usize = 16;
     const REQUESTS: usize = 100;
-    let url = native.url("/");
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let agent = client();
-                (0..REQUESTS).filter(|_| get(&agent, &url, None).status == 200).count()
-            })
-        })
-        .collect();
-    let succeeded: usize = clients.into_iter().map(|client| client.join().unwrap()).sum();
+    let succeeded = support::concurrent_gets(&native.url("/"), CLIENTS, REQUESTS);
     assert_eq!(succeeded, CLIENTS * REQUESTS);
 
     let metrics = get(&agent, &native.url("/metrics"), None).body;

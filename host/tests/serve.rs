@@ -108,17 +108,7 @@ fn no_count_is_lost_under_concurrency() {
     let runner = Runner::start_with("concurrency", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
     const CLIENTS: usize = 64;
     const REQUESTS: usize = 200;
-    let url = runner.url("/");
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let agent = client();
-                (0..REQUESTS).filter(|_| get(&agent, &url, None).status == 200).count()
-            })
-        })
-        .collect();
-    let succeeded: usize = clients.into_iter().map(|client| client.join().unwrap()).sum();
+    let succeeded = support::concurrent_gets(&runner.url("/"), CLIENTS, REQUESTS);
     assert_eq!(succeeded, CLIENTS * REQUESTS);
     let metrics = get(&client(), &runner.url("/metrics"), None).body;
     let sent = (CLIENTS * REQUESTS) as f64;

@@ -164,6 +164,21 @@ pub fn answer(mut response: ureq::http::Response<ureq::Body>) -> Answer {
     Answer { status, content_type, headers, body }
 }
 
+/// `clients` threads, each with its own keep-alive connection, each sending
+/// `requests` GETs to `url`; returns how many were answered 200.
+pub fn concurrent_gets(url: &str, clients: usize, requests: usize) -> usize {
+    let clients: Vec<_> = (0..clients)
+        .map(|_| {
+            let url = url.to_owned();
+            std::thread::spawn(move || {
+                let agent = client();
+                (0..requests).filter(|_| get(&agent, &url, None).status == 200).count()
+            })
+        })
+        .collect();
+    clients.into_iter().map(|client| client.join().unwrap()).sum()
+}
+
 /// Send raw bytes (for requests no well-behaved client would make) and
 /// return the status code of the answer, if any.
 pub fn raw_status(address: SocketAddr, head: &[u8], body_len: usize) -> Option<u16> {
