@@ -33,9 +33,9 @@ use crate::manifest::Application;
 use crate::outbound::NoOutboundHttp;
 use crate::variables::{Variables, VariablesData};
 
-/// Instances alive at once; a request beyond it waits for its connection's
-/// turn rather than failing, since hyper serves one request per connection
-/// at a time.
+/// Instances alive at once: one per request in flight. The pooling
+/// allocator reserves their memory up front; a request beyond the limit
+/// fails to instantiate and is answered 500.
 const MAX_INSTANCES: u32 = 1_000;
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
