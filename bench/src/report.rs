@@ -169,7 +169,6 @@ impl Report {
     fn ratios(&self, out: &mut String) {
         let connections: Vec<u32> = {
             let mut all: Vec<u32> = self.loads.iter().map(|load| load.connections).collect();
-            all.dedup();
             all.sort_unstable();
             all.dedup();
             all

@@ -160,19 +160,38 @@ impl Application {
     }
 }
 
-/// The variable names a `{{ name }}` template refers to.
-pub fn template_references(template: &str) -> Result<Vec<&str>> {
-    let mut names = Vec::new();
+/// A template split into literal text and `{{ name }}` references.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TemplatePart<'a> {
+    Text(&'a str),
+    Variable(&'a str),
+}
+
+pub fn template_parts(template: &str) -> Result<Vec<TemplatePart<'_>>> {
+    let mut parts = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
+        parts.push(TemplatePart::Text(&rest[..start]));
         let after = &rest[start + 2..];
         let end = after
             .find("}}")
             .with_context(|| format!("unclosed '{{{{' in template {template:?}"))?;
-        names.push(after[..end].trim());
+        parts.push(TemplatePart::Variable(after[..end].trim()));
         rest = &after[end + 2..];
     }
-    Ok(names)
+    parts.push(TemplatePart::Text(rest));
+    Ok(parts)
+}
+
+/// The variable names a template refers to.
+pub fn template_references(template: &str) -> Result<Vec<&str>> {
+    Ok(template_parts(template)?
+        .into_iter()
+        .filter_map(|part| match part {
+            TemplatePart::Variable(name) => Some(name),
+            TemplatePart::Text(_) => None,
+        })
+        .collect())
 }
 
 #[cfg(test)]

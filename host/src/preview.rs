@@ -55,17 +55,14 @@ pub fn run(
 
 fn describe(rule: &ScalingRule, decision: Decision) -> String {
     format!(
-        "value {:.3}  active {}  desired {} replicas",
-        decision.value,
-        if decision.active { "yes" } else { "no" },
-        decision.desired_replicas,
-    ) + &format!(
-        " (ceil({:.3} / {}) = {}, within [{}, {}])",
-        decision.value,
-        rule.threshold,
-        (decision.value / rule.threshold).ceil(),
-        rule.min_replicas,
-        rule.max_replicas
+        "value {value:.3}  active {active}  desired {desired} replicas (ceil({value:.3} / {threshold}) = {wanted}, within [{min}, {max}])",
+        value = decision.value,
+        active = if decision.active { "yes" } else { "no" },
+        desired = decision.desired_replicas,
+        threshold = rule.threshold,
+        wanted = (decision.value / rule.threshold).ceil(),
+        min = rule.min_replicas,
+        max = rule.max_replicas,
     )
 }
 

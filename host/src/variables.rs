@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use wasmtime::component::HasData;
 
 use crate::bindings::fermyon::spin::variables::{self, Error};
-use crate::manifest::{Application, template_references};
+use crate::manifest::{Application, TemplatePart, template_parts};
 
 #[derive(Clone, Debug, Default)]
 pub struct Variables {
@@ -68,15 +68,16 @@ pub fn environment_name(variable: &str) -> String {
 }
 
 fn render(template: &str, values: &BTreeMap<&str, String>) -> Result<String> {
-    let mut rendered = template.to_owned();
-    for name in template_references(template)? {
-        let value = values
-            .get(name)
-            .with_context(|| format!("variable {name:?} has no value"))?;
-        // Both spacings Spin accepts: `{{name}}` and `{{ name }}`.
-        rendered = rendered
-            .replace(&format!("{{{{ {name} }}}}"), value)
-            .replace(&format!("{{{{{name}}}}}"), value);
+    let mut rendered = String::with_capacity(template.len());
+    for part in template_parts(template)? {
+        match part {
+            TemplatePart::Text(text) => rendered.push_str(text),
+            TemplatePart::Variable(name) => rendered.push_str(
+                values
+                    .get(name)
+                    .with_context(|| format!("variable {name:?} has no value"))?,
+            ),
+        }
     }
     Ok(rendered)
 }
@@ -120,7 +121,7 @@ mod tests {
             source = "app.wasm"
             [component.app.variables]
             simulated_work_ms = "{{ work }}"
-            greeting = "token={{token}}"
+            greeting = "token={{token}}, work={{  work  }}."
         "#;
         Application::parse(manifest, Path::new("/")).unwrap()
     }
@@ -139,7 +140,7 @@ mod tests {
         };
         let variables = Variables::resolve(&app(), &BTreeMap::new(), environment).unwrap();
         assert_eq!(get(&variables, "simulated_work_ms").unwrap(), "600");
-        assert_eq!(get(&variables, "greeting").unwrap(), "token=t");
+        assert_eq!(get(&variables, "greeting").unwrap(), "token=t, work=600.");
 
         let flags = BTreeMap::from([("work".to_owned(), "5".to_owned())]);
         let variables = Variables::resolve(&app(), &flags, environment).unwrap();
