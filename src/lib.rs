@@ -1,14 +1,18 @@
 //! The KEDA demo app as a Spin HTTP component: `/` counts requests, and
 //! `/metrics` exposes the counts for Prometheus.
 
+// Wasm only: see the target-specific dependencies in Cargo.toml.
+#![cfg(target_arch = "wasm32")]
+
 mod counters;
+mod response;
 mod settings;
 
 use std::time::Duration;
 
 use app_core::routes;
 use http::header::ACCEPT;
-use spin_sdk::http::{IncomingRequest, Method as SpinMethod};
+use spin_sdk::http::{IncomingRequest, Method as SpinMethod, ResponseOutparam};
 use spin_sdk::http_component;
 
 /// The app on Spin: counts in the default key-value store, settings from
@@ -27,14 +31,17 @@ impl app_core::Platform for Spin {
     }
 }
 
-/// Spin's entry point. The body is never read: no route needs it, and a large
-/// upload must not cost memory or time.
+/// Spin's entry point. The request body is never read: no route needs it,
+/// and a large upload must not cost memory or time. The handler takes the
+/// outparam rather than returning the response so that the response leaves
+/// whole (see `response.rs`).
 #[http_component]
-fn handle(incoming: IncomingRequest) -> http::Response<String> {
-    match request_head(&incoming) {
+fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    let response = match request_head(&incoming) {
         Ok(request) => routes::handle(&Spin, &request),
         Err(error) => routes::plain(http::StatusCode::BAD_REQUEST, format!("{error:#}\n")),
-    }
+    };
+    response::send(out, response);
 }
 
 /// The request as `http` types: method, path and the one header a route
@@ -44,7 +51,7 @@ fn request_head(incoming: &IncomingRequest) -> anyhow::Result<http::Request<()>>
     let mut request = http::Request::builder()
         .method(method(incoming.method())?)
         .uri(incoming.path_with_query().unwrap_or_else(|| "/".to_owned()));
-    if let Some(accept) = incoming.headers().get(&ACCEPT.as_str().to_owned()).first() {
+    if let Some(accept) = incoming.headers().get(ACCEPT.as_str()).first() {
         request = request.header(ACCEPT, http::HeaderValue::from_bytes(accept)?);
     }
     Ok(request.body(())?)
