@@ -1,7 +1,8 @@
 //! The Kubernetes delivery, checked as far as it can be without a cluster:
 //! both paths rendered exactly as `kubectl apply -k` renders them, every
-//! object validated against the real schemas in ../shared/schemas, and the
-//! references between objects followed.
+//! object validated against the real upstream schemas kept beside this file
+//! (tests/schemas, see its SOURCES.md), and the references between objects
+//! followed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,9 +14,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Shared with the other projects of this workplace, never copied in.
+/// Upstream schema files, byte for byte, with their sources and checksums.
 fn schemas() -> PathBuf {
-    repo().join("../shared/schemas")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas")
 }
 
 /// One rendered object: its YAML text exactly as kustomize wrote it, and its value.
@@ -136,7 +137,7 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
-/// Kinds without a file of their own in ../shared are validated against
+/// Kinds without a file of their own in tests/schemas are validated against
 /// their definition in the same strict `_definitions.json`, pinned to the
 /// apiVersion that definition describes.
 fn definition(kind: &str) -> Value {
@@ -384,4 +385,28 @@ fn install_scripts_are_strict_pinned_and_pass_shellcheck() {
         .output()
         .expect("shellcheck is installed (Debian package `shellcheck`; .ci/run installs it)");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// The schema files are upstream's bytes: each matches the checksum recorded
+/// in tests/schemas/SHA256SUMS, and none is there unrecorded.
+#[test]
+fn schema_files_match_their_recorded_checksums() {
+    use sha2::{Digest, Sha256};
+    let sums = std::fs::read_to_string(schemas().join("SHA256SUMS")).unwrap();
+    let mut recorded = std::collections::BTreeSet::new();
+    for line in sums.lines() {
+        let (expected, file) = line.split_once("  ").expect("sha256sum's `HASH  FILE` lines");
+        let bytes = std::fs::read(schemas().join(file)).unwrap_or_else(|error| panic!("{file}: {error}"));
+        let actual: String = Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(actual, expected, "{file} is not the upstream file SHA256SUMS records");
+        recorded.insert(file.to_owned());
+    }
+    for directory in [schemas(), schemas().join("kubernetes-v1.35.0-local-strict")] {
+        for entry in std::fs::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            let is_schema = path.extension().is_some_and(|extension| extension == "json" || extension == "yaml");
+            let relative = path.strip_prefix(schemas()).unwrap().to_str().unwrap().to_owned();
+            assert!(!is_schema || recorded.contains(&relative), "{relative} has no checksum in SHA256SUMS");
+        }
+    }
 }
