@@ -5,7 +5,8 @@
 #   scripts/bench.sh --seconds 3              shorter runs
 #   scripts/bench.sh --url http://HOST:PORT   a running `spin up` or a port-forwarded pod
 # Needs wrk (Debian) and, for the comparison, wasmtime-cli 48.0.8, which it
-# installs with cargo (about 10 minutes, once) when missing.
+# installs with cargo (about 10 minutes, once) when missing. With the real
+# Spin on PATH or in SPIN, it measures `spin up` too: what users run.
 set -euo pipefail
 
 WASMTIME_VERSION=48.0.8

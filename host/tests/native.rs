@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{Runner, client, get, promtool_check_metrics, sample};
+use support::{Server, client, get, promtool_check_metrics, sample};
 
 fn families(exposition: &str) -> Vec<&str> {
     exposition.lines().filter(|line| line.starts_with("# TYPE")).collect()
@@ -11,8 +11,8 @@ fn families(exposition: &str) -> Vec<&str> {
 
 #[test]
 fn the_native_baseline_serves_the_same_app_and_loses_no_count() {
-    let native = Runner::start_native("native");
-    let component = Runner::start("native-comparison");
+    let native = Server::native("native");
+    let component = Server::runner("native-comparison");
     let agent = client();
     assert_eq!(get(&agent, &native.url("/"), None).body, "Hello World!");
     assert_eq!(get(&agent, &native.url("/nope"), None).status, 404);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use scaling::keda::ScalingRule;
 use scaling::manifests::{self, ScaledObject};
 use scaling::prometheus::Prometheus;
-use support::{Runner, client, project_manifest, repo_root};
+use support::{Server, client, project_manifest, repo_root};
 
 fn runner_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_runner"));
@@ -165,8 +165,8 @@ fn preview_decision(output: &Output) -> (f64, bool, u32) {
 #[test]
 fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
     const RATE: f64 = 40.0;
-    let pod_a = Runner::start_with("scaling-pod-a", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
-    let pod_b = Runner::start_with("scaling-pod-b", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
+    let pod_a = Server::runner_with("scaling-pod-a", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
+    let pod_b = Server::runner_with("scaling-pod-b", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
     let (address_a, address_b) = (pod_a.address, pod_b.address);
     let rule = scaling_rule();
 
@@ -206,7 +206,7 @@ fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
 
     // A pod restart resets its counter: no negative or NaN rate, and the preview keeps working.
     drop(pod_b);
-    let restarted = Runner::start_with(
+    let restarted = Server::runner_with(
         "scaling-pod-b-restarted",
         &project_manifest(),
         &["--listen", &address_b.to_string()],
@@ -239,8 +239,8 @@ fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
 
 #[test]
 fn the_preview_reports_clear_errors_and_never_panics() {
-    let pod_a = Runner::start_with("errors-pod-a", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
-    let pod_b = Runner::start_with("errors-pod-b", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
+    let pod_a = Server::runner_with("errors-pod-a", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
+    let pod_b = Server::runner_with("errors-pod-b", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
     let prometheus = PrometheusServer::start("errors", &[pod_a.address, pod_b.address]);
     prometheus.wait_for_series("python_request_operations_total", 2);
 

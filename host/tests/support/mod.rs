@@ -1,6 +1,12 @@
-//! Starts the real runner binary on a free port and talks HTTP to it.
+//! Starts a real server of the app on a free port (our runner, the native
+//! baseline, or the real `spin up`) and talks HTTP to it.
 
 #![allow(dead_code)] // each test file uses its own part of this
+
+pub mod binaries;
+pub mod containerd;
+pub mod conformance;
+pub mod spin;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,39 +24,44 @@ pub fn project_manifest() -> PathBuf {
     repo_root().join("spin.toml")
 }
 
-pub struct Runner {
+/// A server process, killed when dropped, even when a test fails.
+pub struct Server {
     child: Child,
     pub address: SocketAddr,
     pub log: PathBuf,
 }
 
-impl Runner {
-    /// The project's own component, as `cargo run` serves it.
-    pub fn start(name: &str) -> Runner {
-        Runner::start_with(name, &project_manifest(), &[], &[])
+impl Server {
+    /// The project's own component on our runner, as `cargo run` serves it.
+    pub fn runner(name: &str) -> Server {
+        Server::runner_with(name, &project_manifest(), &[], &[])
     }
 
-    pub fn start_with(name: &str, manifest: &Path, args: &[&str], env: &[(&str, &str)]) -> Runner {
+    pub fn runner_with(name: &str, manifest: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         // A free port, unless the caller names one.
         let listen: &[&str] = if args.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
         let mut command = Command::new(env!("CARGO_BIN_EXE_runner"));
         command.arg("--manifest").arg(manifest).args(listen).args(args).envs(env.iter().copied());
-        Runner::spawn(name, command)
+        Server::spawn(name, command)
     }
 
     /// The same app compiled natively.
-    pub fn start_native(name: &str) -> Runner {
+    pub fn native(name: &str) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_native-baseline"));
         command.args(["--listen", "127.0.0.1:0"]);
-        Runner::spawn(name, command)
+        Server::spawn(name, command)
     }
 
-    /// Run `command` and wait for it to print the address it serves.
-    fn spawn(name: &str, mut command: Command) -> Runner {
+    /// Run `command` and wait for it to print the address it serves, as
+    /// the runner and `spin up` both do: `Serving http://ADDRESS`.
+    pub fn spawn(name: &str, mut command: Command) -> Server {
         let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
         if std::env::var_os("RUST_LOG").is_none() && !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
             command.env("RUST_LOG", "info");
         }
+        // Its own process group, so that what it starts goes with it: `spin
+        // up` serves from a child process, `spin trigger http`.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -70,11 +81,11 @@ impl Runner {
         let address = match receiver.recv_timeout(Duration::from_secs(600)) {
             Ok(address) => address,
             Err(_) => {
-                let _ = child.kill();
-                panic!("runner did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                kill_group(&mut child);
+                panic!("{name}: the server did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
             }
         };
-        Runner { child, address, log }
+        Server { child, address, log }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -89,7 +100,8 @@ impl Runner {
         self.child.id()
     }
 
-    /// SIGTERM, as a pod or supervisor stops it, and wait for the exit.
+    /// SIGTERM to the server's process, as a pod or supervisor stops it, and
+    /// wait for the exit.
     pub fn terminate(mut self) -> ExitStatus {
         let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
         assert!(status.success());
@@ -98,7 +110,7 @@ impl Runner {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(std::time::Instant::now() < deadline, "runner did not exit after SIGTERM");
+            assert!(std::time::Instant::now() < deadline, "the server did not exit after SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -108,11 +120,17 @@ impl Runner {
     }
 }
 
-impl Drop for Runner {
+impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
+}
+
+/// SIGKILL to the child's whole process group, then reap the child.
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// An HTTP client that reports every status as a status, not an error.

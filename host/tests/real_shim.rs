@@ -1,0 +1,356 @@
+//! The component under the real containerd-shim-spin v0.24.0, the way a
+//! Kubernetes node runs the pod: a real containerd with the runtime from
+//! `runtime-class/containerd-1.x.toml`, the image pulled from a real registry,
+//! and the Deployment's own command, environment and runtime-config mount as
+//! `kubectl kustomize manifests/wasm` renders them. Only the listen address
+//! changes, to a free port on 127.0.0.1.
+//!
+//! Two forms of the app, as the README publishes them:
+//! - the plain image `Dockerfile` builds (buildah, no Docker daemon), under
+//!   Debian 12's containerd 1.6;
+//! - the Spin OCI artifact `spin registry push` makes, under containerd 1.7
+//!   (1.6 cannot unpack it): `scripts/containerd-1.7.sh DIR` provides it, and
+//!   `CONTAINERD_1_7=DIR` tells the test where.
+//!
+//! Needs root, Debian's `containerd`, `runc`, `buildah`, `docker-registry`
+//! and `kubectl`, and the real `spin` and `containerd-shim-spin-v2`
+//! (`SPIN`, `CONTAINERD_SHIM_SPIN`; see support/binaries.rs).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_yaml_ng::Value;
+use support::containerd::{Buildah, Containerd, Registry, Run, Task, db_files, fresh_dir, free_port, run_ok, sqlite_files};
+use support::{binaries, client, get, repo_root, sample};
+
+/// One test at a time: both start daemons, and the start-up times they
+/// print are only comparable on an otherwise idle machine.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Requests to `/` per run.
+const N: usize = 20;
+
+/// What a node is told to run: the wasm Deployment's one container, as
+/// `kubectl kustomize manifests/wasm` renders it.
+struct Pod {
+    command: Vec<String>,
+    env: Vec<(String, String)>,
+    /// The container port the readiness probe names.
+    port: u16,
+    readiness_path: String,
+    /// (file written from the ConfigMap, mount path in the container).
+    mounts: Vec<(PathBuf, String)>,
+    termination_grace: Duration,
+    runtime_class: String,
+}
+
+fn rendered_manifests() -> Vec<Value> {
+    let output = Command::new(binaries::tool("kubectl", "kubectl"))
+        .arg("kustomize")
+        .arg(repo_root().join("manifests/wasm"))
+        .output()
+        .expect("kubectl runs");
+    assert!(output.status.success(), "kubectl kustomize manifests/wasm: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|document| serde::Deserialize::deserialize(document).unwrap())
+        .collect()
+}
+
+fn string(value: &Value, what: &str) -> String {
+    value.as_str().unwrap_or_else(|| panic!("{what} is not a string: {value:?}")).to_owned()
+}
+
+/// Reads the Deployment and writes the files its volume mounts take from
+/// ConfigMaps into `dir`.
+fn pod(dir: &Path) -> Pod {
+    let objects = rendered_manifests();
+    let deployments: Vec<&Value> = objects.iter().filter(|object| object["kind"] == "Deployment").collect();
+    assert_eq!(deployments.len(), 1, "manifests/wasm renders one Deployment");
+    let spec = &deployments[0]["spec"]["template"]["spec"];
+    let containers = spec["containers"].as_sequence().expect("containers");
+    assert_eq!(containers.len(), 1, "the pod has one container");
+    let container = &containers[0];
+
+    let command = container["command"]
+        .as_sequence()
+        .expect("the container has a command")
+        .iter()
+        .map(|part| string(part, "command"))
+        .collect();
+    let env = container["env"]
+        .as_sequence()
+        .map(|env| {
+            env.iter()
+                .map(|variable| (string(&variable["name"], "env name"), string(&variable["value"], "env value (valueFrom is not run here)")))
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let probe = &container["readinessProbe"]["httpGet"];
+    let readiness_path = string(&probe["path"], "readinessProbe.httpGet.path");
+    let port = match &probe["port"] {
+        Value::Number(number) => number.as_u64().unwrap() as u16,
+        Value::String(name) => container["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|port| port["name"] == name.as_str())
+            .and_then(|port| port["containerPort"].as_u64())
+            .unwrap_or_else(|| panic!("no container port named {name}")) as u16,
+        other => panic!("readinessProbe port {other:?}"),
+    };
+
+    let volumes = spec["volumes"].as_sequence().cloned().unwrap_or_default();
+    let mut mounts = Vec::new();
+    for mount in container["volumeMounts"].as_sequence().cloned().unwrap_or_default() {
+        let name = string(&mount["name"], "volumeMount name");
+        let volume = volumes.iter().find(|volume| volume["name"] == name.as_str()).expect("the mount's volume");
+        let config_map = string(&volume["configMap"]["name"], "a configMap volume (the only kind run here)");
+        let data = &objects
+            .iter()
+            .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == config_map.as_str())
+            .unwrap_or_else(|| panic!("ConfigMap {config_map} is rendered"))["data"];
+        let key = string(&mount["subPath"], "subPath (a whole-directory configMap mount is not run here)");
+        let file = dir.join(format!("{name}-{key}"));
+        std::fs::write(&file, string(&data[key.as_str()], "ConfigMap data")).unwrap();
+        mounts.push((file, string(&mount["mountPath"], "mountPath")));
+    }
+
+    // Kubernetes' default when the pod does not set it.
+    let termination_grace = Duration::from_secs(spec["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
+    let runtime_class = string(&spec["runtimeClassName"], "runtimeClassName");
+    Pod { command, env, port, readiness_path, mounts, termination_grace, runtime_class }
+}
+
+/// The containerd runtime the RuntimeClass's handler names, from
+/// `runtime-class/containerd-1.x.toml`: the whole file, to merge into
+/// containerd's config, and the handler's runtime_type.
+struct RuntimeRegistration {
+    config: toml::Table,
+    handler: String,
+    runtime_type: String,
+}
+
+fn runtime_registration(runtime_class: &str) -> RuntimeRegistration {
+    let class: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("runtime-class/runtime-class.yaml")).unwrap()).unwrap();
+    assert_eq!(class["metadata"]["name"], runtime_class, "the Deployment's RuntimeClass is runtime-class/runtime-class.yaml's");
+    let handler = string(&class["handler"], "RuntimeClass handler");
+    let config: toml::Table = std::fs::read_to_string(repo_root().join("runtime-class/containerd-1.x.toml")).unwrap().parse().unwrap();
+    assert_eq!(config.get("version").and_then(toml::Value::as_integer), Some(2), "containerd-1.x.toml is config version 2");
+    let runtime_type = config["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+        .get(&handler)
+        .and_then(|runtime| runtime.get("runtime_type"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or_else(|| panic!("containerd-1.x.toml registers no runtime_type for the handler {handler}"))
+        .to_owned();
+    RuntimeRegistration { config, handler, runtime_type }
+}
+
+/// A containerd with the runtime registered from the repository's file; its
+/// CRI plugin, which owns that table, must have loaded it.
+fn start_containerd(dir: &Path, binaries_dir: Option<&Path>, registration: &RuntimeRegistration, namespace: &str) -> Containerd {
+    let containerd = Containerd::start(dir, binaries_dir, &binaries::containerd_shim_spin(), &registration.config, namespace);
+    assert_eq!(
+        containerd.plugin_status("io.containerd.grpc.v1", "cri").as_deref(),
+        Some("ok"),
+        "containerd's CRI plugin did not load; the end of its log:\n{}",
+        containerd.log_tail()
+    );
+    // The CRI plugin logs the runtimes it was configured with.
+    let registered = format!("{}:{{Type:{} ", registration.handler, registration.runtime_type);
+    assert!(
+        containerd.log_text().contains(&registered),
+        "containerd's CRI plugin did not log the runtime {registered:?}; the end of its log:\n{}",
+        containerd.log_tail()
+    );
+    containerd
+}
+
+/// The component, built by the command the README gives, through the
+/// runner's own staleness check (it builds only when the wasm is stale).
+fn build_component() {
+    drop(support::Server::runner("real-shim-build"));
+    assert!(repo_root().join("target/wasm32-wasip2/wasm-release/keda_spin_autoscaling.wasm").is_file());
+}
+
+/// The Deployment's container, started with `ctr run`, listening on a free
+/// port of 127.0.0.1 instead of the pod's port.
+fn run_pod<'a>(containerd: &'a Containerd, pod: &Pod, runtime_type: &str, image: &str, id: &str, port: u16) -> Task<'a> {
+    let listen = format!("127.0.0.1:{port}");
+    let mut env = pod.env.clone();
+    let listen_variable = env
+        .iter_mut()
+        .find(|(name, _)| name == "SPIN_HTTP_LISTEN_ADDR")
+        .expect("the Deployment sets SPIN_HTTP_LISTEN_ADDR");
+    assert!(
+        listen_variable.1.ends_with(&format!(":{}", pod.port)),
+        "SPIN_HTTP_LISTEN_ADDR {} is not the port the probes use ({})",
+        listen_variable.1,
+        pod.port
+    );
+    listen_variable.1 = listen;
+    containerd.run(&Run {
+        image: image.to_owned(),
+        id: id.to_owned(),
+        runtime: runtime_type.to_owned(),
+        env,
+        mounts: pod.mounts.clone(),
+        command: pod.command.clone(),
+    })
+}
+
+/// Readiness, then N requests to `/` counted exactly, starting from 0.
+/// Returns the time from `ctr run` to the first 200 on the probe's path.
+fn serves_and_counts(task: &Task, pod: &Pod, port: u16) -> Duration {
+    let base = format!("http://127.0.0.1:{port}");
+    let ready = task.wait_for_200(&format!("{base}{}", pod.readiness_path), Duration::from_secs(120));
+    let agent = client();
+    let metrics = get(&agent, &format!("{base}/metrics"), None).body;
+    assert_eq!(sample(&metrics, "python_request_operations_total"), Some(0.0), "a new task counts from 0:\n{metrics}");
+    for _ in 0..N {
+        let answer = get(&agent, &format!("{base}/"), None);
+        assert_eq!((answer.status, answer.body.as_str()), (200, "Hello World!"));
+    }
+    let metrics = get(&agent, &format!("{base}/metrics"), None).body;
+    assert_eq!(sample(&metrics, "python_request_operations_total"), Some(N as f64), "{metrics}");
+    assert_eq!(sample(&metrics, "python_request_duration_seconds_count"), Some(N as f64), "{metrics}");
+    // The probe's scrapes counted nothing.
+    assert_eq!(get(&agent, &format!("{base}{}", pod.readiness_path), None).status, 200);
+    let again = get(&agent, &format!("{base}/metrics"), None).body;
+    assert_eq!(sample(&again, "python_request_operations_total"), Some(N as f64));
+    ready
+}
+
+/// SIGTERM, as the kubelet stops a pod: the task ends within the pod's
+/// grace period, and the port closes.
+fn stops_on_sigterm(task: &Task, pod: &Pod, port: u16) {
+    task.kill("SIGTERM");
+    let took = task
+        .wait_stopped(pod.termination_grace)
+        .unwrap_or_else(|| panic!("task {} still runs {:?} after SIGTERM", task.id, pod.termination_grace));
+    println!("SIGTERM to stopped: {} ms (grace period {} s)", took.as_millis(), pod.termination_grace.as_secs());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still open after the task stopped");
+}
+
+#[test]
+fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = fresh_dir("real-shim-plain");
+    let pod = pod(&dir);
+    let registration = runtime_registration(&pod.runtime_class);
+    build_component();
+
+    let registry = Registry::start(&dir);
+    let buildah = Buildah::new(&dir);
+    let local = "localhost/keda-spin-autoscaling:test";
+    buildah.build(&repo_root(), &repo_root().join("Dockerfile"), local);
+    let image = format!("{}/keda-spin-autoscaling:test", registry.address);
+    buildah.push(local, &image);
+
+    let containerd = start_containerd(&dir, None, &registration, "keda-plain");
+    containerd.ctr_ok(&["images", "pull", "--plain-http", &image]);
+    let watched = [containerd.root.as_path(), containerd.state.as_path()];
+    let pid = std::process::id();
+
+    // First pod.
+    let port = free_port();
+    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("plain-{pid}-1"), port);
+    let ready = serves_and_counts(&task, &pod, port);
+    println!("shim start to first 200: {} ms (plain image, containerd {})", ready.as_millis(), containerd.version);
+    // The in-memory store: no SQLite file, though the counts were written.
+    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new(), "the in-memory store wrote a database");
+    let dbs = db_files(&watched);
+    assert!(
+        dbs.iter().all(|db| matches!(db.file_name().unwrap().to_str(), Some("meta.db" | "metadata.db"))),
+        "*.db files beside containerd's own bolt databases: {dbs:?}"
+    );
+    task.kill("SIGKILL");
+    drop(task);
+
+    // A new pod from the same image starts from 0 again.
+    let port = free_port();
+    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("plain-{pid}-2"), port);
+    let ready = serves_and_counts(&task, &pod, port);
+    println!("shim start to first 200: {} ms (plain image, containerd {}, second pod)", ready.as_millis(), containerd.version);
+    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new());
+    stops_on_sigterm(&task, &pod, port);
+    drop(task);
+
+    // The control: the same pod without the runtime config keeps Spin's
+    // default SQLite store, and the search above finds it in the snapshot.
+    let control = Pod { mounts: Vec::new(), ..pod };
+    let port = free_port();
+    let task = run_pod(&containerd, &control, &registration.runtime_type, &image, &format!("plain-{pid}-control"), port);
+    serves_and_counts(&task, &control, port);
+    let found = sqlite_files(&watched);
+    assert!(
+        found.iter().any(|file| file.ends_with(".spin/sqlite_key_value.db")),
+        "without the runtime config, Spin's default store should be a SQLite file below containerd's root; found {found:?}"
+    );
+}
+
+/// Where `scripts/containerd-1.7.sh DIR` put containerd 1.7's binaries.
+fn containerd_1_7() -> PathBuf {
+    let dir = std::env::var_os("CONTAINERD_1_7").map(PathBuf::from).unwrap_or_else(|| {
+        panic!("CONTAINERD_1_7 is not set: run `scripts/containerd-1.7.sh DIR` and set CONTAINERD_1_7=DIR (containerd 1.6 cannot unpack a Spin OCI artifact)")
+    });
+    for binary in ["containerd", "ctr"] {
+        assert!(
+            dir.join(binary).is_file(),
+            "CONTAINERD_1_7={} has no {binary}: run `scripts/containerd-1.7.sh {}`",
+            dir.display(),
+            dir.display()
+        );
+    }
+    dir
+}
+
+#[test]
+fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
+    let binaries_1_7 = containerd_1_7();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = fresh_dir("real-shim-artifact");
+    let pod = pod(&dir);
+    let registration = runtime_registration(&pod.runtime_class);
+    build_component();
+
+    let registry = Registry::start(&dir);
+    let image = format!("{}/keda-spin-autoscaling-artifact:test", registry.address);
+    // As the README publishes it; --insecure lets spin talk plain HTTP to
+    // the local registry.
+    let mut push = Command::new(binaries::spin());
+    push.args(["registry", "push", "--insecure", "--cache-dir"])
+        .arg(dir.join("spin-cache"))
+        .arg("--from")
+        .arg(repo_root().join("spin.toml"))
+        .arg(&image);
+    run_ok(push, Duration::from_secs(120));
+
+    let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-artifact");
+    assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
+    containerd.ctr_ok(&["images", "pull", "--plain-http", &image]);
+    let watched = [containerd.root.as_path(), containerd.state.as_path()];
+    let pid = std::process::id();
+
+    // The first run compiles the component (and the shim stores the
+    // precompiled form); the second starts from that.
+    let port = free_port();
+    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("artifact-{pid}-1"), port);
+    let ready = serves_and_counts(&task, &pod, port);
+    println!("shim start to first 200: {} ms (Spin OCI artifact, containerd {}, first run)", ready.as_millis(), containerd.version);
+    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new(), "the in-memory store wrote a database");
+    task.kill("SIGKILL");
+    drop(task);
+
+    let port = free_port();
+    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("artifact-{pid}-2"), port);
+    let ready = serves_and_counts(&task, &pod, port);
+    println!("shim start to first 200: {} ms (Spin OCI artifact, containerd {}, second run)", ready.as_millis(), containerd.version);
+    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new());
+    stops_on_sigterm(&task, &pod, port);
+}

@@ -1,0 +1,605 @@
+//! A Kubernetes node's part, without Kubernetes: a real containerd with the
+//! runtime registered from the repository's own config snippet, a real OCI
+//! registry, and buildah to build images from a Dockerfile without a Docker
+//! daemon. Everything started here is stopped when its guard is dropped,
+//! also when a test fails.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::binaries;
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A fresh, empty directory for one test, under the target's tmp dir. A
+/// previous run that was killed may have left mounts in it: they go first.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    unmount_under(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Unmounts everything mounted at or below `dir`, deepest first.
+fn unmount_under(dir: &Path) {
+    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut mounts: Vec<PathBuf> = mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| PathBuf::from(point.replace("\\040", " ")))
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    mounts.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    for point in mounts {
+        let _ = Command::new("umount").arg(&point).stderr(Stdio::null()).status();
+    }
+}
+
+/// The last `lines` lines of a log file.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs `command` to its end, or kills it after `timeout`.
+pub fn output_within(command: Command, timeout: Duration) -> Output {
+    let description = format!("{command:?}");
+    try_output_within(command, timeout).unwrap_or_else(|error| panic!("{description}: {error}"))
+}
+
+/// The same, with failure to start or to finish as an error, for guards
+/// that must not panic.
+pub fn try_output_within(mut command: Command, timeout: Duration) -> Result<Output, String> {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot start: {error}"))?;
+    let pid = child.id();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(timeout) {
+        Ok(output) => output.map_err(|error| error.to_string()),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            Err(format!("did not finish within {timeout:?}"))
+        }
+    }
+}
+
+/// Runs `command` and panics with its output unless it succeeds.
+pub fn run_ok(command: Command, timeout: Duration) -> String {
+    let description = format!("{command:?}");
+    let output = output_within(command, timeout);
+    assert!(
+        output.status.success(),
+        "{description} failed with {}:\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// SIGKILL to a whole process group.
+fn kill_group(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Merges `from` into `into`: tables key by key, anything else replaced.
+pub fn merge(into: &mut toml::Table, from: &toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(key), value) {
+            (Some(toml::Value::Table(mine)), toml::Value::Table(theirs)) => merge(mine, theirs),
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// A containerd daemon of our own: its own socket, root, state and config,
+/// and a `PATH` whose first directory holds the shim.
+pub struct Containerd {
+    child: Child,
+    ctr: PathBuf,
+    pub version: String,
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    pub root: PathBuf,
+    pub state: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub namespace: String,
+}
+
+impl Containerd {
+    /// Starts `containerd` from `binaries` (a directory holding `containerd`
+    /// and `ctr`), or Debian's on `PATH` when `None`, with `extra` merged
+    /// into its config and `shim` on its `PATH` as `containerd-shim-spin-v2`.
+    pub fn start(dir: &Path, binaries: Option<&Path>, shim: &Path, extra: &toml::Table, namespace: &str) -> Containerd {
+        let (containerd, ctr) = match binaries {
+            Some(directory) => (directory.join("containerd"), directory.join("ctr")),
+            None => (binaries::tool("containerd", "containerd"), binaries::tool("ctr", "containerd")),
+        };
+        let socket = dir.join("containerd.sock");
+        // A Unix socket path holds at most 107 bytes, and containerd adds
+        // ".ttrpc" for its second socket.
+        assert!(
+            socket.as_os_str().len() + ".ttrpc".len() < 108,
+            "{} is too long for a Unix socket: use a shorter CARGO_TARGET_DIR",
+            socket.display()
+        );
+        let (root, state, bin) = (dir.join("root"), dir.join("state"), dir.join("bin"));
+        for directory in [&root, &state, &bin] {
+            std::fs::create_dir_all(directory).unwrap();
+        }
+        // containerd turns runtime_type io.containerd.spin.v2 into the binary
+        // name containerd-shim-spin-v2 and looks it up on its PATH.
+        std::os::unix::fs::symlink(shim, bin.join("containerd-shim-spin-v2")).unwrap();
+
+        let quoted = |path: &Path| toml::Value::from(path.to_str().unwrap()).to_string();
+        let base = format!(
+            r#"
+version = 2
+root = {root}
+state = {state}
+
+[grpc]
+  address = {socket}
+
+# The CRI plugin's default runtime, as on every node: without it the plugin
+# rejects a runtimes table that names only `spin`.
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+"#,
+            root = quoted(&root),
+            state = quoted(&state),
+            socket = quoted(&socket),
+        );
+        let mut config: toml::Table = base.parse().unwrap();
+        merge(&mut config, extra);
+        let config_path = dir.join("config.toml");
+        std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+
+        let version = run_ok(
+            {
+                let mut command = Command::new(&containerd);
+                command.arg("--version");
+                command
+            },
+            Duration::from_secs(30),
+        );
+        let version = version.split_whitespace().nth(2).unwrap_or("?").to_owned();
+
+        let log = dir.join("containerd.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let path = std::env::join_paths(
+            std::iter::once(bin.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+        )
+        .unwrap();
+        let child = Command::new(&containerd)
+            .arg("--config")
+            .arg(&config_path)
+            .env("PATH", path)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            // Its own process group, so that the guard can end it whole.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", containerd.display()));
+        let mut daemon = Containerd {
+            child,
+            ctr,
+            version,
+            dir: dir.to_owned(),
+            socket,
+            root,
+            state,
+            config: config_path,
+            log,
+            namespace: namespace.to_owned(),
+        };
+        daemon.wait_ready();
+        daemon
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("containerd exited with {status} while starting; the end of its log:\n{}", self.log_tail());
+            }
+            if self.socket.exists() && self.ctr(&["version"], Duration::from_secs(10)).status.success() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("containerd did not answer on {} within 60 s; the end of its log:\n{}", self.socket.display(), self.log_tail());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        tail(&self.log, 60)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `ctr` against this daemon and its namespace.
+    pub fn ctr(&self, args: &[&str], timeout: Duration) -> Output {
+        let mut command = Command::new(&self.ctr);
+        command.arg("--address").arg(&self.socket).arg("--namespace").arg(&self.namespace).args(args);
+        output_within(command, timeout)
+    }
+
+    /// `ctr` for the guards: never a panic, and nothing once containerd is gone.
+    fn ctr_quiet(&self, args: &[&str]) -> Option<String> {
+        if !self.socket.exists() {
+            return None;
+        }
+        let mut command = Command::new(&self.ctr);
+        command.arg("--address").arg(&self.socket).arg("--namespace").arg(&self.namespace).args(args);
+        let output = try_output_within(command, Duration::from_secs(20)).ok()?;
+        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// `ctr`, which must succeed; returns its standard output.
+    pub fn ctr_ok(&self, args: &[&str]) -> String {
+        let output = self.ctr(args, Duration::from_secs(180));
+        assert!(
+            output.status.success(),
+            "ctr {} failed with {}:\n{}{}\nthe end of containerd's log:\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            self.log_tail()
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The status `ctr plugins ls` gives a plugin (`ok`, `error`, `skip`).
+    pub fn plugin_status(&self, plugin_type: &str, id: &str) -> Option<String> {
+        let listing = self.ctr_ok(&["plugins", "ls"]);
+        listing.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.len() >= 4 && fields[0] == plugin_type && fields[1] == id).then(|| fields[fields.len() - 1].to_owned())
+        })
+    }
+
+    /// `ctr run -d`: a task of `image` through the runtime `runtime` on the
+    /// host's network, as `--net-host` gives it.
+    pub fn run(&self, run: &Run) -> Task<'_> {
+        let mut args: Vec<String> = vec!["run".into(), "--detach".into(), "--runtime".into(), run.runtime.clone(), "--net-host".into()];
+        for (name, value) in &run.env {
+            args.push("--env".into());
+            args.push(format!("{name}={value}"));
+        }
+        for (source, destination) in &run.mounts {
+            args.push("--mount".into());
+            args.push(format!("type=bind,src={},dst={destination},options=rbind:ro", source.display()));
+        }
+        args.push(run.image.clone());
+        args.push(run.id.clone());
+        args.extend(run.command.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let started = Instant::now();
+        let task = Task { containerd: self, id: run.id.clone(), started };
+        self.ctr_ok(&args);
+        task
+    }
+
+    /// The process ids of the shims and `ctr` calls that talk to this
+    /// daemon: they are started with its socket's path among their arguments.
+    fn helpers(&self) -> Vec<u32> {
+        let needle = self.socket.as_os_str().as_encoded_bytes().to_vec();
+        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != self.child.id())
+            .filter(|pid| {
+                let mut cmdline = Vec::new();
+                std::fs::File::open(format!("/proc/{pid}/cmdline"))
+                    .and_then(|mut file| file.read_to_end(&mut cmdline))
+                    .is_ok()
+                    && cmdline.windows(needle.len()).any(|window| window == needle.as_slice())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // Tasks left behind (a test failed between `run` and its guard).
+        if self.child.try_wait().is_ok_and(|status| status.is_none()) {
+            for id in self.ctr_quiet(&["tasks", "ls", "--quiet"]).unwrap_or_default().split_whitespace() {
+                self.ctr_quiet(&["tasks", "kill", "--signal", "SIGKILL", id]);
+                self.ctr_quiet(&["tasks", "delete", "--force", id]);
+                self.ctr_quiet(&["containers", "delete", id]);
+            }
+        }
+        // Shims run in process groups of their own: end them by their ids.
+        for pid in self.helpers() {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+        }
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+        unmount_under(&self.dir);
+    }
+}
+
+/// What `ctr run` is asked to run.
+pub struct Run {
+    pub image: String,
+    pub id: String,
+    pub runtime: String,
+    pub env: Vec<(String, String)>,
+    /// (file on the host, path in the container), bind-mounted read-only.
+    pub mounts: Vec<(PathBuf, String)>,
+    pub command: Vec<String>,
+}
+
+/// A task that `ctr run` started; killed and deleted with its container
+/// when dropped.
+pub struct Task<'a> {
+    containerd: &'a Containerd,
+    pub id: String,
+    /// When `ctr run` was started.
+    pub started: Instant,
+}
+
+impl Task<'_> {
+    /// Its status in `ctr tasks ls`: RUNNING, STOPPED, ...; None once gone.
+    pub fn status(&self) -> Option<String> {
+        let listing = self.containerd.ctr_ok(&["tasks", "ls"]);
+        listing.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.first() == Some(&self.id.as_str())).then(|| fields.last().unwrap().to_string())
+        })
+    }
+
+    pub fn kill(&self, signal: &str) {
+        self.containerd.ctr_ok(&["tasks", "kill", "--signal", signal, &self.id]);
+    }
+
+    /// Waits for the task to stop: how long it took, or None after `timeout`.
+    pub fn wait_stopped(&self, timeout: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.status().is_none_or(|status| status == "STOPPED") {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Waits until `url` answers 200: the time since `ctr run` started.
+    pub fn wait_for_200(&self, url: &str, timeout: Duration) -> Duration {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let mut checked = Instant::now();
+        loop {
+            if agent.get(url).call().is_ok_and(|response| response.status() == 200) {
+                return self.started.elapsed();
+            }
+            if checked.elapsed() > Duration::from_millis(500) {
+                checked = Instant::now();
+                if self.status().as_deref() != Some("RUNNING") {
+                    panic!(
+                        "task {} is {:?}, and {url} never answered 200; the end of containerd's log:\n{}",
+                        self.id,
+                        self.status(),
+                        self.containerd.log_tail()
+                    );
+                }
+            }
+            if self.started.elapsed() > timeout {
+                panic!(
+                    "{url} did not answer 200 within {timeout:?} of `ctr run`; the end of containerd's log:\n{}",
+                    self.containerd.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+}
+
+impl Drop for Task<'_> {
+    fn drop(&mut self) {
+        // Never a panic here: the test may be unwinding already.
+        let containerd = self.containerd;
+        containerd.ctr_quiet(&["tasks", "kill", "--signal", "SIGKILL", &self.id]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let listing = containerd.ctr_quiet(&["tasks", "ls"]).unwrap_or_default();
+            let running = listing.lines().any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.first() == Some(&self.id.as_str()) && fields.last() != Some(&"STOPPED")
+            });
+            if !running {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        containerd.ctr_quiet(&["tasks", "delete", "--force", &self.id]);
+        containerd.ctr_quiet(&["containers", "delete", &self.id]);
+    }
+}
+
+/// Regular files below `dirs` for which `keep` holds, without crossing into
+/// other file systems: the containers' /proc, /sys and /dev, and their
+/// overlay root file systems, whose writes land in the snapshot directories
+/// below containerd's root anyway.
+pub fn files_below(dirs: &[&Path], keep: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    fn walk(path: &Path, device: u64, keep: &dyn Fn(&Path) -> bool, found: &mut Vec<PathBuf>) {
+        let Ok(metadata) = path.symlink_metadata() else { return };
+        if metadata.dev() != device {
+            return;
+        }
+        if metadata.is_dir() {
+            let Ok(entries) = std::fs::read_dir(path) else { return };
+            for entry in entries.filter_map(Result::ok) {
+                walk(&entry.path(), device, keep, found);
+            }
+        } else if metadata.is_file() && keep(path) {
+            found.push(path.to_owned());
+        }
+    }
+    let mut found = Vec::new();
+    for dir in dirs {
+        if let Ok(metadata) = dir.metadata() {
+            walk(dir, metadata.dev(), keep, &mut found);
+        }
+    }
+    found
+}
+
+/// SQLite databases below `dirs`: files with SQLite's header, or named
+/// like Spin's default store (`sqlite_key_value.db`).
+pub fn sqlite_files(dirs: &[&Path]) -> Vec<PathBuf> {
+    files_below(dirs, &|path| {
+        let mut header = [0u8; 16];
+        let is_sqlite = std::fs::File::open(path)
+            .and_then(|mut file| file.read_exact(&mut header))
+            .is_ok_and(|()| &header == b"SQLite format 3\0");
+        is_sqlite || path.file_name().unwrap_or_default().to_string_lossy().contains("sqlite")
+    })
+}
+
+/// Every file named `*.db` below `dirs`.
+pub fn db_files(dirs: &[&Path]) -> Vec<PathBuf> {
+    files_below(dirs, &|path| path.extension().is_some_and(|extension| extension == "db"))
+}
+
+/// Debian's docker-registry (distribution 2.8) on 127.0.0.1, storing in `dir`.
+pub struct Registry {
+    child: Child,
+    /// host:port, as image references name it.
+    pub address: String,
+    pub log: PathBuf,
+}
+
+impl Registry {
+    pub fn start(dir: &Path) -> Registry {
+        let registry = binaries::tool("docker-registry", "docker-registry");
+        let storage = dir.join("registry-storage");
+        std::fs::create_dir_all(&storage).unwrap();
+        let address = format!("127.0.0.1:{}", free_port());
+        let config = dir.join("registry.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let log = dir.join("registry.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(registry)
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .process_group(0)
+            .spawn()
+            .expect("docker-registry starts");
+        let mut registry = Registry { child, address, log };
+        let agent = super::client();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = registry.child.try_wait().unwrap() {
+                panic!("docker-registry exited with {status}; its log:\n{}", tail(&registry.log, 40));
+            }
+            if agent.get(format!("http://{}/v2/", registry.address)).call().is_ok_and(|response| response.status() == 200) {
+                return registry;
+            }
+            assert!(Instant::now() < deadline, "docker-registry did not answer; its log:\n{}", tail(&registry.log, 40));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+/// buildah with its own storage (vfs) below `dir`: no daemon, nothing
+/// shared with the machine's image store.
+pub struct Buildah {
+    root: PathBuf,
+    runroot: PathBuf,
+}
+
+impl Buildah {
+    pub fn new(dir: &Path) -> Buildah {
+        Buildah { root: dir.join("buildah-root"), runroot: dir.join("buildah-runroot") }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(binaries::tool("buildah", "buildah"));
+        command
+            .arg("--storage-driver")
+            .arg("vfs")
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--runroot")
+            .arg(&self.runroot);
+        command
+    }
+
+    /// `buildah bud -f DOCKERFILE -t TAG CONTEXT`, as `docker build` does.
+    pub fn build(&self, context: &Path, dockerfile: &Path, tag: &str) -> String {
+        let mut command = self.command();
+        command.arg("bud").arg("--file").arg(dockerfile).arg("--tag").arg(tag).arg(context);
+        run_ok(command, Duration::from_secs(300))
+    }
+
+    /// `buildah push` to a registry over plain HTTP.
+    pub fn push(&self, tag: &str, destination: &str) -> String {
+        let mut command = self.command();
+        command.arg("push").arg("--tls-verify=false").arg(tag).arg(format!("docker://{destination}"));
+        run_ok(command, Duration::from_secs(300))
+    }
+}
+
+impl Drop for Buildah {
+    fn drop(&mut self) {
+        // vfs layers are plain directories; nothing stays mounted, but a
+        // failed build may have left a working container's mount.
+        unmount_under(&self.root);
+        unmount_under(&self.runroot);
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The conformance suite: the component under the real `spin up` (Spin 3.6.3)
+# and under the real containerd-shim-spin v0.24.0 in containerd, from the
+# images the README publishes. Needs root (it starts containerd), and the
+# two runtimes: SPIN and CONTAINERD_SHIM_SPIN name them, else they are
+# looked up on PATH; a missing one fails its tests with how to install it.
+#   SPIN=/path/to/spin CONTAINERD_SHIM_SPIN=/path/to/containerd-shim-spin-v2 scripts/conformance.sh
+# Installs the Debian packages it drives when missing, and containerd 1.7
+# (for the Spin OCI artifact) into target/containerd-1.7.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=require.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/require.sh"
+
+if [[ $EUID -ne 0 ]]; then
+  echo "the shim tests start containerd, which needs root: run this as root" >&2
+  exit 1
+fi
+require promtool:prometheus containerd:containerd ctr:containerd runc:runc \
+  buildah:buildah docker-registry:docker-registry
+require_kubectl
+CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh target/containerd-1.7)}
+export CONTAINERD_1_7
+exec cargo test --release -p runner --features conformance \
+  --test real_spin --test real_spin_keepalive --test real_shim "$@"

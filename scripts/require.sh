@@ -1,0 +1,31 @@
+# shellcheck shell=bash
+# Sourced by the test scripts. `require COMMAND:PACKAGE ...` installs the
+# Debian package of every missing command when it can (root with apt-get),
+# and otherwise stops at once with the command to run.
+require() {
+  local pair missing=()
+  for pair in "$@"; do
+    if ! command -v "${pair%%:*}" >/dev/null; then
+      [[ " ${missing[*]} " == *" ${pair#*:} "* ]] || missing+=("${pair#*:}")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "missing Debian packages; install them with:" >&2
+    echo "  sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# `require_kubectl`: kubectl is no Debian package; the tests use its kustomize.
+require_kubectl() {
+  if ! command -v kubectl >/dev/null; then
+    echo "kubectl is missing: install it from https://kubernetes.io/docs/tasks/tools/ (any 1.33+)" >&2
+    exit 1
+  fi
+}

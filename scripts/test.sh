@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every test that runs without a Spin install: the component on our runner,
+# the native baseline, the scaling signal against a real Prometheus, and the
+# manifests against the real schemas. Installs the Debian packages they
+# drive (prometheus for promtool, shellcheck) when missing, or says how.
+#   scripts/test.sh [cargo test arguments...]
+# The conformance suite on the real Spin and shim is scripts/conformance.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=require.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/require.sh"
+
+require promtool:prometheus prometheus:prometheus shellcheck:shellcheck
+require_kubectl
+exec cargo test --workspace --release "$@"
