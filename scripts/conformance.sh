@@ -4,12 +4,13 @@
 # images the README publishes. Needs root (it starts containerd), and the
 # two runtimes: SPIN and CONTAINERD_SHIM_SPIN name them, else they are
 # looked up on PATH; a missing one fails its tests with how to install it.
-#   SPIN=/path/to/spin CONTAINERD_SHIM_SPIN=/path/to/containerd-shim-spin-v2 scripts/conformance.sh
+#   SPIN=/path/to/spin CONTAINERD_SHIM_SPIN=/path/to/containerd-shim-spin-v2 scripts/conformance.sh [TEST NAME FILTER]
+# It prints what it measures: the shim's start to first 200, keep-alive latency.
 # Installs the Debian packages it drives when missing, and containerd 1.7
 # (for the Spin OCI artifact) into target/containerd-1.7.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=require.sh source-path=SCRIPTDIR
+# shellcheck source=require.sh
 source "$(dirname "${BASH_SOURCE[0]}")/require.sh"
 
 if [[ $EUID -ne 0 ]]; then
@@ -22,4 +23,4 @@ require_kubectl
 CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh target/containerd-1.7)}
 export CONTAINERD_1_7
 exec cargo test --release -p runner --features conformance \
-  --test real_spin --test real_spin_keepalive --test real_shim "$@"
+  --test real_spin --test real_spin_keepalive --test real_shim -- --nocapture "$@"

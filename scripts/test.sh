@@ -7,7 +7,7 @@
 # The conformance suite on the real Spin and shim is scripts/conformance.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=require.sh source-path=SCRIPTDIR
+# shellcheck source=require.sh
 source "$(dirname "${BASH_SOURCE[0]}")/require.sh"
 
 require promtool:prometheus prometheus:prometheus shellcheck:shellcheck

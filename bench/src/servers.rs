@@ -13,6 +13,9 @@ pub enum Kind {
     Runner { manifest: PathBuf },
     /// `wasmtime serve <component>`
     WasmtimeServe { component: PathBuf },
+    /// `spin up --from <manifest> --runtime-config-file <runtime_config>`:
+    /// the real Spin, what users run.
+    SpinUp { spin: PathBuf, manifest: PathBuf, runtime_config: PathBuf },
     /// `native-baseline`
     Native,
 }
@@ -40,9 +43,21 @@ pub struct Running {
 }
 
 impl Server {
+    /// Every server this machine can run; `spin up` when `spin` is found
+    /// (`SPIN`, else `PATH`).
     pub fn all(repo: &Path) -> Vec<Server> {
         let wasm = repo.join("target/wasm32-wasip2/wasm-release");
-        vec![
+        let spin_up = spin().map(|spin| Server {
+            name: "spin up: component",
+            kind: Kind::SpinUp {
+                spin,
+                manifest: repo.join("spin.toml"),
+                runtime_config: repo.join("manifests/wasm/runtime-config.toml"),
+            },
+            paths: &["/", "/metrics"],
+            component: Some(wasm.join("keda_spin_autoscaling.wasm")),
+        });
+        let servers = vec![
             Server {
                 name: "runner: component",
                 kind: Kind::Runner { manifest: repo.join("spin.toml") },
@@ -62,7 +77,8 @@ impl Server {
                 component: Some(wasm.join("hello_fixture.wasm")),
             },
             Server { name: "native baseline", kind: Kind::Native, paths: &["/", "/metrics"], component: None },
-        ]
+        ];
+        spin_up.into_iter().chain(servers).collect()
     }
 
     pub fn has_cache(&self) -> bool {
@@ -92,12 +108,30 @@ impl Server {
                 command.arg(component);
                 command
             }
+            Kind::SpinUp { spin, manifest, runtime_config } => {
+                let mut command = Command::new(spin);
+                command.arg("up").arg("--from").arg(manifest).args(["--listen", &address]);
+                command.arg("--runtime-config-file").arg(runtime_config);
+                command.arg("--state-dir").arg(cache_dir.join("spin-state"));
+                match cache {
+                    Cache::Cold => {
+                        command.arg("--disable-cache");
+                    }
+                    Cache::Warm => {
+                        command.arg("--cache").arg(spin_cache_config(cache_dir)?);
+                    }
+                }
+                command
+            }
             Kind::Native => {
                 let mut command = Command::new(release.join("native-baseline"));
                 command.args(["--listen", &address]);
                 command
             }
         };
+        // `spin up` serves from a child process: a group of its own lets
+        // Drop stop both.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let started = Instant::now();
         let child = command
             .stdin(Stdio::null())
@@ -128,21 +162,50 @@ impl Server {
 }
 
 impl Running {
-    /// The most memory the process has held (VmHWM).
+    /// The most memory the server has held (VmHWM), summed over its process
+    /// group: `spin up` and the `spin trigger http` it starts.
     pub fn peak_rss_bytes(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let line = status
-            .lines()
-            .find(|line| line.starts_with("VmHWM:"))
-            .context("no VmHWM in /proc")?;
-        let kib: u64 = line.split_whitespace().nth(1).context("malformed VmHWM")?.parse()?;
-        Ok(kib * 1024)
+        let group = self.child.id();
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc")? {
+            let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            // The process group is the 5th field, after `pid (comm) state ppid`.
+            let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            if after_comm.split_whitespace().nth(2) != Some(&group.to_string()) {
+                continue;
+            }
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+            let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("no VmHWM in /proc")?;
+            let kib: u64 = line.split_whitespace().nth(1).context("malformed VmHWM")?.parse()?;
+            total += kib * 1024;
+        }
+        Ok(total)
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.wait();
     }
+}
+
+/// The real Spin: `SPIN`, else `spin` on `PATH`.
+fn spin() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SPIN") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("spin")).find(|path| path.is_file())
+}
+
+/// A wasmtime cache configuration for Spin's `--cache`, kept in `cache_dir`
+/// like the runner's cache.
+fn spin_cache_config(cache_dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(cache_dir)?;
+    let config = cache_dir.join("spin-cache.toml");
+    let directory = cache_dir.join("spin-wasmtime");
+    // Spin 3.6.3 rejects the older `enabled = true` key (tried here).
+    std::fs::write(&config, format!("[cache]\ndirectory = {:?}\n", directory.display().to_string()))?;
+    Ok(config)
 }

@@ -13,36 +13,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::binaries;
+use super::{binaries, kill_group, unmount_under};
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A fresh, empty directory for one test, under the target's tmp dir. A
-/// previous run that was killed may have left mounts in it: they go first.
-pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    unmount_under(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Unmounts everything mounted at or below `dir`, deepest first.
-fn unmount_under(dir: &Path) {
-    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
-    let mut mounts: Vec<PathBuf> = mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| PathBuf::from(point.replace("\\040", " ")))
-        .filter(|point| point.starts_with(dir))
-        .collect();
-    mounts.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
-    for point in mounts {
-        let _ = Command::new("umount").arg(&point).stderr(Stdio::null()).status();
-    }
 }
 
 /// The last `lines` lines of a log file.
@@ -93,14 +68,6 @@ pub fn run_ok(command: Command, timeout: Duration) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// SIGKILL to a whole process group.
-fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Merges `from` into `into`: tables key by key, anything else replaced.
@@ -345,8 +312,7 @@ impl Drop for Containerd {
         for pid in self.helpers() {
             let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
         }
-        kill_group(self.child.id());
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
         unmount_under(&self.dir);
     }
 }
@@ -551,8 +517,7 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        kill_group(self.child.id());
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }
 

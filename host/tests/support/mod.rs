@@ -54,7 +54,13 @@ impl Server {
 
     /// Run `command` and wait for it to print the address it serves, as
     /// the runner and `spin up` both do: `Serving http://ADDRESS`.
-    pub fn spawn(name: &str, mut command: Command) -> Server {
+    pub fn spawn(name: &str, command: Command) -> Server {
+        Server::try_spawn(name, command).unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    /// The same, with a server that exits or never serves as an error that
+    /// carries its log.
+    pub fn try_spawn(name: &str, mut command: Command) -> Result<Server, String> {
         let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
         if std::env::var_os("RUST_LOG").is_none() && !command.get_envs().any(|(key, _)| key == "RUST_LOG") {
             command.env("RUST_LOG", "info");
@@ -82,10 +88,11 @@ impl Server {
             Ok(address) => address,
             Err(_) => {
                 kill_group(&mut child);
-                panic!("{name}: the server did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!("{name}: the server did not start; its log:\n{log}"));
             }
         };
-        Server { child, address, log }
+        Ok(Server { child, address, log })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,12 +133,38 @@ impl Drop for Server {
     }
 }
 
-/// SIGKILL to the child's whole process group, then reap the child.
-fn kill_group(child: &mut Child) {
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+/// SIGKILL to the whole process group the child leads, then reap the child.
+pub fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A fresh, empty directory for one test, under the target's tmp dir. A
+/// previous run that was killed may have left mounts in it: they go first.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    unmount_under(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Unmounts everything mounted at or below `dir`, deepest first.
+fn unmount_under(dir: &Path) {
+    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut mounts: Vec<PathBuf> = mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| PathBuf::from(point.replace("\\040", " ")))
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    mounts.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    for point in mounts {
+        let _ = Command::new("umount").arg(&point).stderr(Stdio::null()).status();
+    }
+}
+
 
 /// An HTTP client that reports every status as a status, not an error.
 pub fn client() -> ureq::Agent {

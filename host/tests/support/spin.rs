@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::{Server, binaries, repo_root};
+use super::{Server, binaries, fresh_dir, repo_root};
 
 /// A copy of the repository that `spin build` has built.
 pub struct SpinApp {
@@ -68,10 +68,7 @@ impl SpinApp {
 
 /// An empty directory for one test's Spin state.
 pub fn fresh_state_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spin-state").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    fresh_dir(&format!("spin-state/{name}"))
 }
 
 /// Copies the repository's sources, leaving out build output and state.
