@@ -89,6 +89,10 @@ struct ServeArgs {
     /// Where compiled components are cached (default: wasmtime's cache directory).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Requests served at once, one instance each; past it, 503 with
+    /// Retry-After. The pooling allocator reserves memory for this many.
+    #[arg(long, default_value_t = server::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
+    max_instances: u32,
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {
@@ -140,8 +144,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     let overrides: BTreeMap<_, _> = args.variables.into_iter().collect();
     let variables = Variables::resolve(&app, &overrides, |name| std::env::var(name).ok())?;
 
-    let engine = server::engine(args.cache_dir.as_deref())?;
-    let runner = Arc::new(Runner::new(&engine, app.clone(), variables)?);
+    let engine = server::engine(args.cache_dir.as_deref(), args.max_instances)?;
+    let runner = Arc::new(Runner::new(&engine, app.clone(), variables, args.max_instances)?);
     tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

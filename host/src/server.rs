@@ -33,10 +33,12 @@ use crate::manifest::Application;
 use crate::outbound::NoOutboundHttp;
 use crate::variables::{Variables, VariablesData};
 
-/// Instances alive at once: one per request in flight. The pooling
-/// allocator reserves their memory up front; a request beyond the limit
-/// fails to instantiate and is answered 500.
-const MAX_INSTANCES: u32 = 1_000;
+/// Instances alive at once by default: one per request in flight, as in
+/// Spin (`SPIN_WASMTIME_INSTANCE_COUNT`, 1,000).
+pub const DEFAULT_MAX_INSTANCES: u32 = 1_000;
+/// What a client is told to wait before it tries again when every instance
+/// is busy.
+const RETRY_AFTER_SECONDS: &str = "1";
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -72,18 +74,25 @@ pub struct Runner {
     app: Application,
     pre: ProxyPre<RequestState>,
     shared: Arc<Shared>,
+    /// One permit per instance the pooling allocator has room for: a request
+    /// that gets none is answered 503 before anything is instantiated.
+    instances: Arc<tokio::sync::Semaphore>,
 }
 
 /// An engine with the pooling allocator, so that instantiation reuses
-/// pre-reserved memory, and a compilation cache, so that a restart does not
-/// compile the component again.
-pub fn engine(cache_dir: Option<&Path>) -> Result<Engine> {
+/// pre-reserved memory for up to `max_instances` at once, and a compilation
+/// cache, so that a restart does not compile the component again.
+pub fn engine(cache_dir: Option<&Path>, max_instances: u32) -> Result<Engine> {
+    // A component instance holds several core instances and tables (the
+    // component's own module and its adapters): the factors are Spin's
+    // (crates/core/src/lib.rs at v3.6.3), so that the component-instance
+    // count is the limit that binds, as in Spin.
     let mut pooling = PoolingAllocationConfig::default();
-    pooling.total_component_instances(MAX_INSTANCES);
-    pooling.total_core_instances(MAX_INSTANCES);
-    pooling.total_memories(MAX_INSTANCES);
-    pooling.total_tables(MAX_INSTANCES);
-    pooling.total_stacks(MAX_INSTANCES);
+    pooling.total_component_instances(max_instances);
+    pooling.total_core_instances(4 * max_instances);
+    pooling.total_memories(max_instances);
+    pooling.total_tables(2 * max_instances);
+    pooling.total_stacks(max_instances);
 
     let mut cache = CacheConfig::new();
     if let Some(directory) = cache_dir {
@@ -97,7 +106,7 @@ pub fn engine(cache_dir: Option<&Path>) -> Result<Engine> {
 }
 
 impl Runner {
-    pub fn new(engine: &Engine, app: Application, variables: Variables) -> Result<Self> {
+    pub fn new(engine: &Engine, app: Application, variables: Variables, max_instances: u32) -> Result<Self> {
         let component = Component::from_file(engine, &app.source)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot load component {}", app.source.display()))?;
@@ -108,7 +117,8 @@ impl Runner {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component {} cannot run here", app.component_id))?;
         let shared = Arc::new(Shared { stores: KeyValueStores::new(&app.key_value_stores), variables });
-        Ok(Self { app, pre, shared })
+        let instances = Arc::new(tokio::sync::Semaphore::new(max_instances as usize));
+        Ok(Self { app, pre, shared, instances })
     }
 
     /// Serve until `shutdown` resolves, then let in-flight requests finish.
@@ -155,13 +165,21 @@ impl Runner {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let response = if self.app.route_matches(&path) {
-            self.call_component(request).await.unwrap_or_else(|error| {
+        let response = if !self.app.route_matches(&path) {
+            plain(StatusCode::NOT_FOUND, "Not Found\n")
+        } else if let Ok(slot) = self.instances.clone().try_acquire_owned() {
+            self.call_component(request, slot).await.unwrap_or_else(|error| {
                 tracing::error!("{method} {path}: {error:#}");
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error: the component failed\n")
             })
         } else {
-            plain(StatusCode::NOT_FOUND, "Not Found\n")
+            // Past capacity: "try elsewhere or later", which a load balancer
+            // and a client act on, where a 500 reads as a bug.
+            let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: every instance is busy\n");
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            response
         };
         tracing::info!(
             "{method} {} {} {:.3}ms",
@@ -172,7 +190,13 @@ impl Runner {
         Ok(response)
     }
 
-    async fn call_component(&self, request: Request<Incoming>) -> Result<Response<HyperOutgoingBody>> {
+    /// Runs the component on one instance; `slot` is its place in the
+    /// pool, held until the instance is gone.
+    async fn call_component(
+        &self,
+        request: Request<Incoming>,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Response<HyperOutgoingBody>> {
         let state = RequestState {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
@@ -190,10 +214,11 @@ impl Runner {
         // body after the response head has gone out.
         let instance = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
+            let handled = proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await;
+            // The pool's slot is free once the store is.
+            drop(store);
+            drop(slot);
+            handled
         });
 
         match receiver.await {
@@ -265,7 +290,7 @@ mod tests {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
         let app = Application::load(&manifest).unwrap();
         crate::builder::ensure_built(&app).unwrap();
-        let engine = engine(None).unwrap();
+        let engine = engine(None, DEFAULT_MAX_INSTANCES).unwrap();
         let component = Component::from_file(&engine, &app.source).unwrap();
         let imports: Vec<String> = component
             .component_type()

@@ -237,6 +237,35 @@ fn stops_on_sigterm(task: &Task, pod: &Pod, port: u16) {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still open after the task stopped");
 }
 
+/// Pulls `image` and runs two pods from it, as a Deployment's replicas
+/// come and go: each answers its probe, counts exactly from 0 (the first
+/// pod's counts died with it), and writes no SQLite file; the second stops
+/// on SIGTERM within the grace period. `form` names the image in the
+/// start-up times printed.
+fn two_pods_in_memory(containerd: &Containerd, pod: &Pod, runtime_type: &str, image: &str, form: &str) {
+    containerd.ctr_ok(&["images", "pull", "--plain-http", image]);
+    let watched = [containerd.root.as_path(), containerd.state.as_path()];
+    for replica in ["first", "second"] {
+        let port = free_port();
+        let id = format!("{}-{replica}-{}", containerd.namespace, std::process::id());
+        let task = run_pod(containerd, pod, runtime_type, image, &id, port);
+        let ready = serves_and_counts(&task, pod, port);
+        println!("shim start to first 200: {} ms ({form}, containerd {}, {replica} pod)", ready.as_millis(), containerd.version);
+        // The in-memory store: no SQLite file, though the counts were written.
+        assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new(), "the in-memory store wrote a database");
+        let dbs = db_files(&watched);
+        assert!(
+            dbs.iter().all(|db| matches!(db.file_name().unwrap().to_str(), Some("meta.db" | "metadata.db"))),
+            "*.db files beside containerd's own bolt databases: {dbs:?}"
+        );
+        if replica == "first" {
+            task.kill("SIGKILL");
+        } else {
+            stops_on_sigterm(&task, pod, port);
+        }
+    }
+}
+
 #[test]
 fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -253,41 +282,16 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     buildah.push(local, &image);
 
     let containerd = start_containerd(&dir, None, &registration, "keda-plain");
-    containerd.ctr_ok(&["images", "pull", "--plain-http", &image]);
-    let watched = [containerd.root.as_path(), containerd.state.as_path()];
-    let pid = std::process::id();
-
-    // First pod.
-    let port = free_port();
-    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("plain-{pid}-1"), port);
-    let ready = serves_and_counts(&task, &pod, port);
-    println!("shim start to first 200: {} ms (plain image, containerd {})", ready.as_millis(), containerd.version);
-    // The in-memory store: no SQLite file, though the counts were written.
-    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new(), "the in-memory store wrote a database");
-    let dbs = db_files(&watched);
-    assert!(
-        dbs.iter().all(|db| matches!(db.file_name().unwrap().to_str(), Some("meta.db" | "metadata.db"))),
-        "*.db files beside containerd's own bolt databases: {dbs:?}"
-    );
-    task.kill("SIGKILL");
-    drop(task);
-
-    // A new pod from the same image starts from 0 again.
-    let port = free_port();
-    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("plain-{pid}-2"), port);
-    let ready = serves_and_counts(&task, &pod, port);
-    println!("shim start to first 200: {} ms (plain image, containerd {}, second pod)", ready.as_millis(), containerd.version);
-    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new());
-    stops_on_sigterm(&task, &pod, port);
-    drop(task);
+    two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image");
 
     // The control: the same pod without the runtime config keeps Spin's
     // default SQLite store, and the search above finds it in the snapshot.
     let control = Pod { mounts: Vec::new(), ..pod };
     let port = free_port();
-    let task = run_pod(&containerd, &control, &registration.runtime_type, &image, &format!("plain-{pid}-control"), port);
+    let id = format!("keda-plain-control-{}", std::process::id());
+    let task = run_pod(&containerd, &control, &registration.runtime_type, &image, &id, port);
     serves_and_counts(&task, &control, port);
-    let found = sqlite_files(&watched);
+    let found = sqlite_files(&[containerd.root.as_path(), containerd.state.as_path()]);
     assert!(
         found.iter().any(|file| file.ends_with(".spin/sqlite_key_value.db")),
         "without the runtime config, Spin's default store should be a SQLite file below containerd's root; found {found:?}"
@@ -333,24 +337,7 @@ fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
 
     let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-artifact");
     assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
-    containerd.ctr_ok(&["images", "pull", "--plain-http", &image]);
-    let watched = [containerd.root.as_path(), containerd.state.as_path()];
-    let pid = std::process::id();
-
-    // The first run compiles the component (and the shim stores the
-    // precompiled form); the second starts from that.
-    let port = free_port();
-    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("artifact-{pid}-1"), port);
-    let ready = serves_and_counts(&task, &pod, port);
-    println!("shim start to first 200: {} ms (Spin OCI artifact, containerd {}, first run)", ready.as_millis(), containerd.version);
-    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new(), "the in-memory store wrote a database");
-    task.kill("SIGKILL");
-    drop(task);
-
-    let port = free_port();
-    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &format!("artifact-{pid}-2"), port);
-    let ready = serves_and_counts(&task, &pod, port);
-    println!("shim start to first 200: {} ms (Spin OCI artifact, containerd {}, second run)", ready.as_millis(), containerd.version);
-    assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new());
-    stops_on_sigterm(&task, &pod, port);
+    // The first pod compiles the component, and the shim stores the
+    // precompiled form; the second starts from that.
+    two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "Spin OCI artifact");
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::conformance::{self, NonUtf8Header};
+use support::conformance::{self, NonUtf8Header, PastCapacity};
 use support::spin::{self, fresh_state_dir};
 use support::{Server, client, get, sample};
 
@@ -41,6 +41,15 @@ fn no_count_is_lost_under_concurrency() {
 #[test]
 fn bad_input_gets_a_client_error_never_a_server_error() {
     conformance::bad_input_never_gets_a_server_error(&mut spin::app().up("spin-bad-input", &[]), NonUtf8Header::RefusedWith500);
+}
+
+/// Spin's instance limit is `SPIN_WASMTIME_INSTANCE_COUNT` (1,000 by
+/// default, crates/core/src/lib.rs); past it Spin answers an empty 500.
+#[test]
+fn past_its_instance_limit_spin_answers_an_empty_500() {
+    let env = [("SPIN_WASMTIME_INSTANCE_COUNT", "8"), ("SPIN_VARIABLE_SIMULATED_WORK_MS", "1000")];
+    let server = spin::app().up("spin-overload", &env);
+    conformance::past_capacity_requests_are_refused_and_the_rest_counted(&server, 8, PastCapacity::EmptyInternalServerError);
 }
 
 /// `requests` GETs to `/`, then the counter as `/metrics` shows it.

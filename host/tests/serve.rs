@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::conformance::{self, NonUtf8Header};
+use support::conformance::{self, NonUtf8Header, PastCapacity};
 use support::{Server, client, get, project_manifest, repo_root};
 
 #[test]
@@ -38,6 +38,13 @@ fn negotiates_openmetrics_for_prometheus_and_text_for_everyone_else() {
 fn no_count_is_lost_under_concurrency() {
     let server = Server::runner_with("concurrency", &project_manifest(), &[], &[("RUST_LOG", "warn")]);
     conformance::no_count_is_lost_under_concurrency(&server);
+}
+
+#[test]
+fn past_its_instance_limit_the_runner_answers_503_with_retry_after() {
+    let args = ["--max-instances", "8", "--variable", "simulated_work_ms=1000"];
+    let server = Server::runner_with("overload", &project_manifest(), &args, &[("RUST_LOG", "warn")]);
+    conformance::past_capacity_requests_are_refused_and_the_rest_counted(&server, 8, PastCapacity::ServiceUnavailable);
 }
 
 #[test]

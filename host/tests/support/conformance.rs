@@ -187,3 +187,52 @@ pub fn bad_input_never_gets_a_server_error(server: &mut Server, non_utf8_header:
     assert_eq!(sample(&metrics, "python_request_operations_total"), Some(1.0));
     assert!(!server.log_text().contains("panicked"), "{}", server.log_text());
 }
+
+/// What a host answers past its instance limit.
+#[derive(Clone, Copy, Debug)]
+pub enum PastCapacity {
+    /// 503 with `Retry-After`: "try elsewhere or later" (our runner).
+    ServiceUnavailable,
+    /// 500 with an empty body (Spin 3.6.3: "maximum concurrent limit of N
+    /// for component instances reached" in its log).
+    EmptyInternalServerError,
+}
+
+/// The server allows `limit` instances at once and its `/` takes a second
+/// (`simulated_work_ms=1000`). `limit` × 1.5 requests at once: `limit` are
+/// answered 200 and counted exactly, the rest get the host's overload
+/// answer, nothing else, and the server serves on.
+pub fn past_capacity_requests_are_refused_and_the_rest_counted(server: &Server, limit: usize, past: PastCapacity) {
+    let clients = limit * 3 / 2;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(clients));
+    let url = server.url("/");
+    let answers: Vec<Answer> = (0..clients)
+        .map(|_| {
+            let (start, url) = (start.clone(), url.clone());
+            std::thread::spawn(move || {
+                let agent = client();
+                start.wait();
+                get(&agent, &url, None)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .collect();
+    let ok = answers.iter().filter(|answer| answer.status == 200).count();
+    for answer in answers.iter().filter(|answer| answer.status != 200) {
+        match past {
+            PastCapacity::ServiceUnavailable => {
+                assert_eq!(answer.status, 503, "{}", answer.body);
+                assert_eq!(answer.header("retry-after"), Some("1"));
+                assert_eq!(answer.body, "Service Unavailable: every instance is busy\n");
+            }
+            PastCapacity::EmptyInternalServerError => assert_eq!((answer.status, answer.body.as_str()), (500, "")),
+        }
+    }
+    // All were sent within the second the first `limit` hold their instances.
+    assert_eq!((ok, clients - ok), (limit, clients - limit), "200s and refusals of {clients} requests at once");
+    let metrics = get(&client(), &server.url("/metrics"), None).body;
+    assert_eq!(sample(&metrics, "python_request_operations_total"), Some(ok as f64), "exactly the 200s counted");
+    assert_eq!(get(&client(), &server.url("/"), None).status, 200, "serving again once the instances are free");
+}
