@@ -25,7 +25,8 @@ require() {
 # `require_kubectl`: kubectl is no Debian package; the tests use its kustomize.
 require_kubectl() {
   if ! command -v kubectl >/dev/null; then
-    echo "kubectl is missing: install it from https://kubernetes.io/docs/tasks/tools/ (any 1.33+)" >&2
+    echo "kubectl is missing; install it (Linux x86-64; any 1.33+ will do) with:" >&2
+    echo "  curl -fsSLo kubectl https://dl.k8s.io/release/v1.35.0/bin/linux/amd64/kubectl && sudo install -m 0755 kubectl /usr/local/bin/kubectl" >&2
     exit 1
   fi
 }
