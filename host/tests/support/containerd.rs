@@ -215,10 +215,14 @@ state = {state}
     }
 
     /// `ctr` against this daemon and its namespace.
-    pub fn ctr(&self, args: &[&str], timeout: Duration) -> Output {
+    fn ctr_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.ctr);
         command.arg("--address").arg(&self.socket).arg("--namespace").arg(&self.namespace).args(args);
-        output_within(command, timeout)
+        command
+    }
+
+    pub fn ctr(&self, args: &[&str], timeout: Duration) -> Output {
+        output_within(self.ctr_command(args), timeout)
     }
 
     /// `ctr` for the guards: never a panic, and nothing once containerd is gone.
@@ -226,9 +230,7 @@ state = {state}
         if !self.socket.exists() {
             return None;
         }
-        let mut command = Command::new(&self.ctr);
-        command.arg("--address").arg(&self.socket).arg("--namespace").arg(&self.namespace).args(args);
-        let output = try_output_within(command, Duration::from_secs(20)).ok()?;
+        let output = try_output_within(self.ctr_command(args), Duration::from_secs(20)).ok()?;
         output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
