@@ -11,6 +11,7 @@ mod settings;
 use std::time::Duration;
 
 use app_core::routes;
+use anyhow::Context;
 use http::header::ACCEPT;
 use spin_sdk::http::{IncomingRequest, Method as SpinMethod, ResponseOutparam};
 use spin_sdk::http_component;
@@ -50,7 +51,9 @@ fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
 fn request_head(incoming: &IncomingRequest) -> anyhow::Result<http::Request<()>> {
     let mut request = http::Request::builder()
         .method(method(incoming.method())?)
-        .uri(incoming.path_with_query().unwrap_or_else(|| "/".to_owned()));
+        // A target without a path (`GET example.com`, authority-form) is
+        // not a request for `/`, and must not count as one.
+        .uri(incoming.path_with_query().filter(|path| !path.is_empty()).context("the request target has no path")?);
     if let Some(accept) = incoming.headers().get(ACCEPT.as_str()).first() {
         request = request.header(ACCEPT, http::HeaderValue::from_bytes(accept)?);
     }
