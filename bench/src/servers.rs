@@ -165,14 +165,14 @@ impl Running {
     /// The most memory the server has held (VmHWM), summed over its process
     /// group: `spin up` and the `spin trigger http` it starts.
     pub fn peak_rss_bytes(&self) -> Result<u64> {
-        let group = self.child.id();
+        let group = self.child.id().to_string();
         let mut total = 0;
         for entry in std::fs::read_dir("/proc")? {
             let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else { continue };
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
             // The process group is the 5th field, after `pid (comm) state ppid`.
             let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            if after_comm.split_whitespace().nth(2) != Some(&group.to_string()) {
+            if after_comm.split_whitespace().nth(2) != Some(group.as_str()) {
                 continue;
             }
             let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

@@ -24,8 +24,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
-use support::containerd::{Buildah, Containerd, Registry, Run, Task, db_files, free_port, run_ok, sqlite_files};
-use support::{binaries, client, fresh_dir, get, repo_root, sample};
+use support::containerd::{Buildah, Containerd, Registry, Run, Task, free_port, run_ok};
+use support::{binaries, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
 
 /// One test at a time: both start daemons, and the start-up times they
 /// print are only comparable on an otherwise idle machine.

@@ -9,7 +9,7 @@ mod support;
 
 use support::conformance::{self, NonUtf8Header, PastCapacity};
 use support::spin::{self, fresh_state_dir};
-use support::{Server, client, get, sample};
+use support::{Server, client, db_files, get, sample};
 
 #[test]
 fn counts_requests_to_root_and_exposes_them() {
@@ -82,7 +82,7 @@ fn with_the_runtime_config_the_counts_live_in_memory() {
     drop(first);
     let second = spin::app().up_with("spin-in-memory-2", &state, &args, &[]);
     assert_eq!(count_then_read(&second, 3), 3.0, "a restarted process starts again from 0");
-    let written: Vec<_> = walk(&state).into_iter().filter(|path| path.extension().is_some_and(|e| e == "db")).collect();
+    let written = db_files(&[&state]);
     assert!(written.is_empty(), "the in-memory store wrote {written:?}");
 }
 
@@ -96,9 +96,7 @@ fn a_component_that_fails_to_load_is_reported_with_spins_own_error() {
         &format!("source = {:?}", not_wasm.to_str().unwrap()),
     );
     std::fs::write(&broken, manifest).unwrap();
-    let mut command = std::process::Command::new(support::binaries::spin());
-    command.arg("up").arg("--from").arg(&broken).args(["--listen", "127.0.0.1:0"]);
-    command.arg("--state-dir").arg(fresh_state_dir("spin-broken"));
+    let command = app.up_command(&broken, &fresh_state_dir("spin-broken"), &[], &[]);
     let Err(message) = Server::try_spawn("spin-broken", command) else {
         panic!("Spin served a component that is not Wasm");
     };
@@ -107,13 +105,3 @@ fn a_component_that_fails_to_load_is_reported_with_spins_own_error() {
     assert!(message.contains("Error: failed to resolve dependencies for component \"keda-spin-autoscaling\""), "{message}");
     assert!(message.contains("magic header not detected"), "{message}");
 }
-
-fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
-    }
-    files
-}
-

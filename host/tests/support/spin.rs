@@ -52,17 +52,22 @@ impl SpinApp {
 
     /// `spin up` with Spin's state (logs, the on-disk store) in `state_dir`.
     pub fn up_with(&self, name: &str, state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(name, self.up_command(&self.root.join("spin.toml"), state_dir, args, env))
+    }
+
+    /// The `spin up` command line for `manifest`, on a free port.
+    pub fn up_command(&self, manifest: &Path, state_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(binaries::spin());
         command
             .arg("up")
             .arg("--from")
-            .arg(self.root.join("spin.toml"))
+            .arg(manifest)
             .args(["--listen", "127.0.0.1:0"])
             .arg("--state-dir")
             .arg(state_dir)
             .args(args)
             .envs(env.iter().copied());
-        Server::spawn(name, command)
+        command
     }
 }
 
