@@ -66,6 +66,9 @@ pub struct ScaledObjectSpec {
     #[serde(default = "default_max_replica_count")]
     pub max_replica_count: u32,
     pub triggers: Vec<Trigger>,
+    /// `advanced`, read field by field by `hpa::Behavior`, which refuses what it does not model.
+    #[serde(default)]
+    pub advanced: Option<serde_yaml_ng::Value>,
 }
 
 fn default_polling_interval() -> u64 {
