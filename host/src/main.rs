@@ -7,7 +7,9 @@ mod keyvalue;
 mod manifest;
 mod outbound;
 mod preview;
+mod runtime_config;
 mod server;
+mod toml_file;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -19,6 +21,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::manifest::Application;
+use crate::runtime_config::RuntimeConfig;
 use crate::server::Runner;
 use crate::variables::Variables;
 
@@ -54,12 +57,32 @@ struct PreviewArgs {
     /// Query this instead of the ScaledObject's query.
     #[arg(long)]
     query: Option<String>,
+    /// Use this range (e.g. 30s, 2m) in the query's range selector instead of its own.
+    #[arg(long)]
+    query_window: Option<String>,
     /// Seconds between polls (default: the ScaledObject's pollingInterval).
     #[arg(long)]
     interval: Option<f64>,
     /// Poll once and exit: 0 with a decision, 1 with an error.
     #[arg(long)]
     once: bool,
+    /// The replicas running when the preview starts, from which the
+    /// modelled HPA goes on (default: the ScaledObject's minReplicaCount).
+    #[arg(long)]
+    replicas: Option<u32>,
+    /// Seconds between the modelled HPA's syncs (default: 15, the
+    /// controller manager's --horizontal-pod-autoscaler-sync-period).
+    #[arg(long)]
+    sync_period: Option<f64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write a time-series chart of the run to this SVG file, after every poll.
+    #[arg(long, value_name = "FILE.svg")]
+    chart: Option<PathBuf>,
+    /// From SECOND of the preview on, RATE req/s are offered (for the chart); repeat for steps.
+    #[arg(long, value_name = "SECOND:RATE", value_parser = preview::parse_offered_load)]
+    offered_load: Vec<(f64, f64)>,
 }
 
 #[derive(Args)]
@@ -93,6 +116,11 @@ struct ServeArgs {
     /// Retry-After. The pooling allocator reserves memory for this many.
     #[arg(long, default_value_t = server::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
     max_instances: u32,
+    /// Spin's runtime configuration, as `spin up --runtime-config-file`
+    /// takes it: the runner honours key-value stores kept in memory and
+    /// refuses anything else.
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {
@@ -127,9 +155,17 @@ fn run() -> Result<()> {
         Some(Command::Preview(args)) => preview::run(
             &args.manifests,
             &args.prometheus,
-            args.query,
-            args.interval.map(std::time::Duration::from_secs_f64),
-            args.once,
+            preview::Options {
+                query: args.query,
+                query_window: args.query_window,
+                interval: args.interval.map(std::time::Duration::from_secs_f64),
+                once: args.once,
+                replicas: args.replicas,
+                sync_period: args.sync_period,
+                duration: args.duration.map(std::time::Duration::from_secs_f64),
+                chart: args.chart,
+                offered_load: args.offered_load,
+            },
         ),
         Some(Command::ScrapeConfig(args)) => {
             print!("{}", preview::scrape_config(&args.manifests, &args.targets, args.interval.as_deref())?);
@@ -140,6 +176,13 @@ fn run() -> Result<()> {
 
 fn serve(args: ServeArgs) -> Result<()> {
     let app = Application::load(&args.manifest)?;
+    let runtime_config = match &args.runtime_config_file {
+        Some(file) => RuntimeConfig::load(file)?,
+        None => RuntimeConfig::default(),
+    };
+    runtime_config
+        .check_stores(&app)
+        .with_context(|| format!("invalid {}", args.manifest.display()))?;
     builder::ensure_built(&app)?;
     let overrides: BTreeMap<_, _> = args.variables.into_iter().collect();
     let variables = Variables::resolve(&app, &overrides, |name| std::env::var(name).ok())?;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail, ensure};
 use serde::Deserialize;
 
+use crate::toml_file;
+
 #[derive(Debug, Deserialize)]
 struct RawManifest {
     spin_manifest_version: u32,
@@ -94,30 +96,38 @@ impl Application {
         Self::parse(&text, &base).with_context(|| format!("invalid {}", manifest_path.display()))
     }
 
-    /// Parse a manifest whose relative paths start at `base`.
+    /// Parse a manifest whose relative paths start at `base`. Every error
+    /// names the key it is about.
     pub fn parse(text: &str, base: &Path) -> Result<Self> {
-        let raw: RawManifest = toml::from_str(text)?;
+        let raw: RawManifest = toml_file::from_str(text)?;
         ensure!(
             raw.spin_manifest_version == 2,
-            "spin_manifest_version must be 2, not {}",
+            "key `spin_manifest_version`: must be 2, not {}",
             raw.spin_manifest_version
         );
         let [trigger] = raw.trigger.http.as_slice() else {
-            bail!("the runner serves exactly one [[trigger.http]], found {}", raw.trigger.http.len());
+            bail!(
+                "key `trigger.http`: the runner serves exactly one [[trigger.http]], found {}",
+                raw.trigger.http.len()
+            );
         };
         ensure!(
             trigger.route.starts_with('/'),
-            "route {:?} must start with '/'",
+            "key `trigger.http[0].route`: {:?} must start with '/'",
             trigger.route
         );
         let component = raw.component.get(&trigger.component).with_context(|| {
-            format!("trigger names component {:?}, which is not defined", trigger.component)
+            format!(
+                "key `trigger.http[0].component`: names component {:?}, which is not defined",
+                trigger.component
+            )
         })?;
         for (name, template) in &component.variables {
-            for referenced in template_references(template)? {
+            let key = format!("key `component.{}.variables.{name}`", trigger.component);
+            for referenced in template_references(template).with_context(|| key.clone())? {
                 ensure!(
                     raw.variables.contains_key(referenced),
-                    "component variable {name:?} refers to undefined variable {referenced:?}"
+                    "{key}: refers to undefined variable {referenced:?}"
                 );
             }
         }
@@ -270,5 +280,16 @@ mod tests {
 
         let version_one = "spin_manifest_version = 1\n[trigger]\nhttp = []\n[component]\n";
         assert!(Application::parse(version_one, base).is_err());
+    }
+
+    #[test]
+    fn generated_manifests_are_read_or_refused_naming_file_and_key() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = std::env::temp_dir().join(format!("runner-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        crate::toml_file::generated::check_reader(&root.join("spin.toml"), &dir.join("spin.toml"), |file| {
+            Application::load(file).map(drop)
+        });
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -87,6 +87,29 @@ simulated_work_ms = "0"
 }
 
 #[test]
+fn the_pods_runtime_config_is_honoured_and_one_it_cannot_honour_is_refused_before_serving() {
+    let pods_config = repo_root().join("manifests/wasm/runtime-config.toml");
+    let pods_config = pods_config.to_str().unwrap();
+    conformance::counts_requests_and_exposes_them(&Server::runner_with(
+        "runtime-config",
+        &project_manifest(),
+        &["--runtime-config-file", pods_config],
+        &[],
+    ));
+
+    // An on-disk store: the runner says which key it cannot honour, and
+    // does not start serving something else.
+    let on_disk = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("on-disk.runtime-config.toml");
+    std::fs::write(&on_disk, "[key_value_store.default]\ntype = \"spin\"\npath = \"kv.db\"\n").unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_runner"));
+    command.arg("--manifest").arg(project_manifest()).arg("--runtime-config-file").arg(&on_disk);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let error = Server::try_spawn("on-disk-config", command).err().expect("the runner refuses the config");
+    let expected = format!("invalid runtime config {}: key `key_value_store.default.path`", on_disk.display());
+    assert!(error.contains(&expected), "{error}");
+}
+
+#[test]
 fn a_guest_trap_is_a_500_and_the_runner_keeps_serving() {
     let fixture = repo_root().join("fixtures/hello/spin.toml");
     let mut runner = Server::runner_with("trap", &fixture, &[], &[]);
