@@ -2,6 +2,7 @@
 //! as `manifests/` declares them, the Prometheus query the ScaledObject makes,
 //! and the rule KEDA applies to its result.
 
+pub mod dashboard;
 pub mod hpa;
 pub mod keda;
 pub mod manifests;
