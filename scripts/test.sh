@@ -2,7 +2,8 @@
 # Every test that runs without a Spin install: the component on our runner,
 # the native baseline, the scaling signal against a real Prometheus, and the
 # manifests against the real schemas. Installs the Debian packages they
-# drive (prometheus for promtool, shellcheck) when missing, or says how.
+# drive (prometheus for promtool, shellcheck) when missing, or says how, and
+# the pinned checkov from PyPI.
 #   scripts/test.sh [cargo test arguments...]
 # The conformance suite on the real Spin and shim is scripts/conformance.sh.
 set -euo pipefail
@@ -12,4 +13,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/require.sh"
 
 require promtool:prometheus prometheus:prometheus shellcheck:shellcheck
 require_kubectl
+eval "$(scripts/checkov.sh)"
 exec cargo test --workspace --release "$@"

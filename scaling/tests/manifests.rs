@@ -62,8 +62,16 @@ fn the<'a>(objects: &'a [Object], kind: &str) -> &'a Value {
     &object.value
 }
 
-const SHARED_KINDS: [&str; 7] =
-    ["Namespace", "Service", "ServiceMonitor", "ScaledObject", "Role", "RoleBinding", "NetworkPolicy"];
+const SHARED_KINDS: [&str; 8] = [
+    "Namespace",
+    "Service",
+    "ServiceMonitor",
+    "ScaledObject",
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+];
 
 #[test]
 fn shared_objects_are_byte_identical_in_both_paths() {
@@ -77,7 +85,9 @@ fn shared_objects_are_byte_identical_in_both_paths() {
             .collect()
     };
     let wasm_shared = shared(&wasm);
-    assert_eq!(wasm_shared.len(), SHARED_KINDS.len(), "{:?}", wasm_shared.keys());
+    for kind in SHARED_KINDS {
+        assert!(wasm_shared.keys().any(|key| key.starts_with(&format!("{kind}/"))), "no {kind}: {:?}", wasm_shared.keys());
+    }
     assert_eq!(wasm_shared, shared(&container));
 
     let own = |objects: &[Object]| -> Vec<String> {
@@ -115,7 +125,7 @@ impl Validator {
             "Service" => (read_json(&core("service-v1.json")), jsonschema::Draft::Draft202012),
             "Namespace" => (read_json(&core("namespace-v1.json")), jsonschema::Draft::Draft202012),
             "RuntimeClass" => (read_json(&core("runtimeclass-node-v1.json")), jsonschema::Draft::Draft202012),
-            "Role" | "RoleBinding" | "NetworkPolicy" | "ConfigMap" => (definition(kind), jsonschema::Draft::Draft202012),
+            "Role" | "RoleBinding" | "NetworkPolicy" | "ConfigMap" | "Job" | "PodDisruptionBudget" => (definition(kind), jsonschema::Draft::Draft202012),
             "ScaledObject" => (crd_schema("keda.sh_scaledobjects.yaml"), jsonschema::Draft::Draft4),
             "ServiceMonitor" => (crd_schema("monitoring.coreos.com_servicemonitors.yaml"), jsonschema::Draft::Draft4),
             other => panic!("no schema for {other}"),
@@ -146,6 +156,8 @@ fn definition(kind: &str) -> Value {
         "RoleBinding" => ("io.k8s.api.rbac.v1.RoleBinding", "rbac.authorization.k8s.io/v1"),
         "NetworkPolicy" => ("io.k8s.api.networking.v1.NetworkPolicy", "networking.k8s.io/v1"),
         "ConfigMap" => ("io.k8s.api.core.v1.ConfigMap", "v1"),
+        "Job" => ("io.k8s.api.batch.v1.Job", "batch/v1"),
+        "PodDisruptionBudget" => ("io.k8s.api.policy.v1.PodDisruptionBudget", "policy/v1"),
         _ => unreachable!(),
     };
     json!({
@@ -168,6 +180,8 @@ fn every_object_is_valid_against_the_real_schemas() {
     let validator = Validator::new();
     let mut objects: Vec<Value> = render("wasm").into_iter().map(|object| object.value).collect();
     objects.extend(render("container").into_iter().map(|object| object.value));
+    // The load Job and the monitoring additions (dashboard, KEDA's ServiceMonitor).
+    objects.extend(render("load").into_iter().chain(render("monitoring")).map(|object| object.value));
     objects.push(read_yaml("runtime-class/runtime-class.yaml"));
     let errors: Vec<String> = objects.iter().flat_map(|object| validator.errors(object)).collect();
     assert!(errors.is_empty(), "{errors:#?}");
@@ -178,7 +192,7 @@ fn broken_manifests_are_rejected() {
     let validator = Validator::new();
     let wasm = render("wasm");
     let rejected = |kind: &str, break_it: &dyn Fn(&mut Value)| {
-        let mut object = the(&wasm, kind).clone();
+        let mut object = wasm.iter().find(|object| object.kind() == kind).unwrap().value.clone();
         assert!(validator.errors(&object).is_empty());
         break_it(&mut object);
         let errors = validator.errors(&object);
@@ -188,7 +202,8 @@ fn broken_manifests_are_rejected() {
     rejected("Deployment", &|d| d["spec"]["template"]["spec"]["runtimeClass"] = json!("wasmtime-spin-v2"));
     rejected("Service", &|s| s["spec"]["ports"][0]["nodeport"] = json!(30115));
     rejected("Role", &|r| r["rules"][0]["verb"] = json!(["get"]));
-    rejected("NetworkPolicy", &|n| n["spec"]["ingress"][0]["ports"][0]["port"] = json!([9090]));
+    rejected("NetworkPolicy", &|n| n["spec"]["podSelector"] = json!([]));
+    rejected("PodDisruptionBudget", &|p| p["spec"]["minAvailable"] = json!([1]));
     rejected("ConfigMap", &|c| c["apiVersion"] = json!("v2"));
     // Wrong types and missing required fields, which the CRD schemas reject.
     rejected("ScaledObject", &|s| s["spec"]["pollingInterval"] = json!("15"));
@@ -267,7 +282,11 @@ fn the_scaled_object_is_correct_at_any_replica_count() {
     assert!(spec["pollingInterval"].is_u64() && spec["cooldownPeriod"].is_u64());
 
     // KEDA reaches Prometheus through the NetworkPolicy, on the port it queries.
-    let policy = the(&objects, "NetworkPolicy");
+    let policy = &objects
+        .iter()
+        .find(|object| object.kind() == "NetworkPolicy" && object.name() == "prometheus-k8s-from-keda")
+        .expect("the NetworkPolicy for KEDA")
+        .value;
     assert_eq!(policy["metadata"]["namespace"], "monitoring");
     let ingress = &policy["spec"]["ingress"][0];
     assert_eq!(ingress["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "keda");
@@ -409,4 +428,158 @@ fn schema_files_match_their_recorded_checksums() {
             assert!(!is_schema || recorded.contains(&relative), "{relative} has no checksum in SHA256SUMS");
         }
     }
+}
+
+/// What the restricted Pod Security Standard forbids in `pod` (a pod spec),
+/// rule by rule as https://kubernetes.io/docs/concepts/security/pod-security-standards/
+/// lists them for v1.35, plus this project's own: a read-only root and no
+/// service account token.
+fn restricted_violations(pod: &Value) -> Vec<String> {
+    let mut violations = Vec::new();
+    let mut forbid = |broken: bool, rule: &str| {
+        if broken {
+            violations.push(rule.to_owned());
+        }
+    };
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        forbid(pod[field] == true, field);
+    }
+    let allowed_volumes = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+    for volume in pod["volumes"].as_array().into_iter().flatten() {
+        let kinds: Vec<&String> = volume.as_object().unwrap().keys().filter(|key| *key != "name").collect();
+        forbid(!kinds.iter().all(|kind| allowed_volumes.contains(&kind.as_str())), &format!("volume types {kinds:?}"));
+    }
+    forbid(pod["automountServiceAccountToken"] != false, "automountServiceAccountToken is not false");
+    let pod_context = &pod["securityContext"];
+    for container in pod["containers"].as_array().unwrap() {
+        let context = &container["securityContext"];
+        // A container's own setting wins over the pod's.
+        let effective = |field: &str| if context[field].is_null() { &pod_context[field] } else { &context[field] };
+        forbid(context["privileged"] == true, "privileged");
+        forbid(context["allowPrivilegeEscalation"] != false, "allowPrivilegeEscalation is not false");
+        let dropped = context["capabilities"]["drop"].as_array().cloned().unwrap_or_default();
+        forbid(!dropped.contains(&json!("ALL")), "capabilities.drop lacks ALL");
+        let added = context["capabilities"]["add"].as_array().cloned().unwrap_or_default();
+        forbid(added.iter().any(|capability| capability != "NET_BIND_SERVICE"), "capabilities.add beyond NET_BIND_SERVICE");
+        forbid(effective("runAsNonRoot") != true, "runAsNonRoot is not true");
+        forbid(effective("runAsUser") == 0, "runAsUser 0");
+        let seccomp = effective("seccompProfile")["type"].as_str();
+        forbid(!matches!(seccomp, Some("RuntimeDefault" | "Localhost")), "seccompProfile is not RuntimeDefault or Localhost");
+        for port in container["ports"].as_array().into_iter().flatten() {
+            forbid(port["hostPort"].as_u64().unwrap_or(0) != 0, "hostPort");
+        }
+        forbid(context["readOnlyRootFilesystem"] != true, "readOnlyRootFilesystem is not true");
+    }
+    violations
+}
+
+#[test]
+fn both_pods_meet_the_restricted_pod_security_standard_in_a_namespace_that_enforces_it() {
+    for overlay in ["wasm", "container"] {
+        let objects = render(overlay);
+        let labels = &the(&objects, "Namespace")["metadata"]["labels"];
+        assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted", "{overlay}");
+        let pod = &the(&objects, "Deployment")["spec"]["template"]["spec"];
+        assert_eq!(restricted_violations(pod), Vec::<String>::new(), "{overlay}");
+
+        // The check sees each rule broken.
+        for (field, value, rule) in [
+            ("allowPrivilegeEscalation", json!(true), "allowPrivilegeEscalation is not false"),
+            ("capabilities", json!({"drop": ["NET_RAW"]}), "capabilities.drop lacks ALL"),
+            ("runAsNonRoot", json!(false), "runAsNonRoot is not true"),
+            ("seccompProfile", json!({"type": "Unconfined"}), "seccompProfile is not RuntimeDefault or Localhost"),
+            ("readOnlyRootFilesystem", json!(false), "readOnlyRootFilesystem is not true"),
+        ] {
+            let mut broken = pod.clone();
+            broken["containers"][0]["securityContext"][field] = value;
+            assert!(restricted_violations(&broken).contains(&rule.to_owned()), "{overlay}: {field} broken was not seen");
+        }
+    }
+}
+
+#[test]
+fn drains_keep_a_pod_and_the_namespace_admits_only_the_apps_port() {
+    for overlay in ["wasm", "container"] {
+        let objects = render(overlay);
+        let deployment = the(&objects, "Deployment");
+        let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+        let budget = &the(&objects, "PodDisruptionBudget")["spec"];
+        assert_eq!(budget["minAvailable"], 1, "{overlay}");
+        assert!(is_subset(&budget["selector"]["matchLabels"], pod_labels), "{overlay}: the budget covers the pods");
+
+        let policies: Vec<&Value> = objects
+            .iter()
+            .filter(|object| object.kind() == "NetworkPolicy" && object.value["metadata"]["namespace"] == "test")
+            .map(|object| &object.value)
+            .collect();
+        // Default deny: every pod, both directions, no rule.
+        let deny = policies.iter().find(|policy| policy["metadata"]["name"] == "default-deny").expect("default-deny");
+        assert_eq!(deny["spec"]["podSelector"], json!({}));
+        assert_eq!(deny["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+        assert!(deny["spec"]["ingress"].is_null() && deny["spec"]["egress"].is_null());
+        // Nothing else opens egress; ingress opens only the Service's target port on the app's pods.
+        let service_port = &the(&objects, "Service")["spec"]["ports"][0]["targetPort"];
+        for policy in &policies {
+            assert!(policy["spec"]["egress"].is_null(), "{overlay}: {} opens egress", policy["metadata"]["name"]);
+            for rule in policy["spec"]["ingress"].as_array().into_iter().flatten() {
+                assert!(is_subset(&policy["spec"]["podSelector"]["matchLabels"], pod_labels));
+                assert_eq!(rule["ports"], json!([{ "protocol": "TCP", "port": service_port }]), "{overlay}");
+            }
+        }
+    }
+}
+
+/// checkov (pinned in scripts/checkov.sh): CHECKOV, else on PATH.
+fn checkov() -> PathBuf {
+    std::env::var_os("CHECKOV").map(PathBuf::from).unwrap_or_else(|| {
+        let found = Command::new("sh").args(["-c", "command -v checkov"]).output().unwrap();
+        assert!(found.status.success(), "checkov is missing: `scripts/checkov.sh` installs the pinned version and prints CHECKOV=...");
+        PathBuf::from(String::from_utf8(found.stdout).unwrap().trim())
+    })
+}
+
+/// checkov's Kubernetes checks on `objects` rendered as one file: (failed
+/// check ids, skipped (id, reason), passed count).
+fn checkov_findings(name: &str, objects: &[Value]) -> (Vec<String>, Vec<(String, String)>, u64) {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("checkov-{name}.yaml"));
+    let text: Vec<String> = objects.iter().map(|object| serde_yaml_ng::to_string(object).unwrap()).collect();
+    std::fs::write(&file, text.join("---\n")).unwrap();
+    let output = Command::new(checkov())
+        .args(["--framework", "kubernetes", "--output", "json", "--skip-download", "--file"])
+        .arg(&file)
+        .output()
+        .expect("checkov runs");
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("checkov gave no JSON ({error}): {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(report["summary"]["parsing_errors"], 0, "{name}: {}", report["summary"]);
+    // checkov counts a Deployment's pod template as a resource of its own.
+    let scanned = report["summary"]["resource_count"].as_u64().unwrap();
+    assert!(scanned >= objects.len() as u64, "{name}: {scanned} of {} objects scanned", objects.len());
+    let ids = |list: &str| -> Vec<Value> { report["results"][list].as_array().cloned().unwrap_or_default() };
+    let failed = ids("failed_checks").iter().map(|check| format!("{} {}", check["check_id"], check["resource"])).collect();
+    let skipped = ids("skipped_checks")
+        .iter()
+        .map(|check| (check["check_id"].as_str().unwrap().to_owned(), check["check_result"]["suppress_comment"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    (failed, skipped, report["summary"]["passed"].as_u64().unwrap())
+}
+
+#[test]
+fn checkov_finds_nothing_in_either_path_and_every_skip_says_why() {
+    for overlay in ["wasm", "container"] {
+        let objects: Vec<Value> = render(overlay).into_iter().map(|object| object.value).collect();
+        let (failed, skipped, passed) = checkov_findings(overlay, &objects);
+        println!("checkov, manifests/{overlay}: {passed} passed, {} failed, {} skipped: {skipped:?}", failed.len(), skipped.len());
+        assert_eq!(failed, Vec::<String>::new(), "{overlay}");
+        assert!(passed >= 50, "{overlay}: only {passed} checks ran");
+        for (id, reason) in &skipped {
+            assert!(reason.split_whitespace().count() >= 4, "{overlay}: {id} is skipped without a reason");
+        }
+    }
+    // The scanner is not blind: a writable root is found.
+    let mut objects: Vec<Value> = render("wasm").into_iter().map(|object| object.value).collect();
+    let deployment = objects.iter_mut().find(|object| object["kind"] == "Deployment").unwrap();
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = json!(false);
+    let (failed, _, _) = checkov_findings("writable-root", &objects);
+    assert!(failed.iter().any(|check| check.starts_with("\"CKV_K8S_22\"")), "{failed:?}");
 }
