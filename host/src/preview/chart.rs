@@ -27,6 +27,7 @@ const VALUE: RGBColor = RGBColor(31, 119, 180);
 const CAPACITY: RGBColor = RGBColor(44, 160, 44);
 const DESIRED: RGBColor = RGBColor(255, 127, 14);
 const REPLICAS: RGBColor = RGBColor(214, 39, 40);
+const GRID: RGBColor = RGBColor(245, 245, 245);
 
 /// Write the chart of `points` to `path`, replacing it: through a temporary
 /// file, so a reader never sees half a chart.
@@ -75,7 +76,14 @@ fn draw(svg: &mut String, rule: &ScalingRule, offered: &[(f64, f64)], points: &[
         .x_label_area_size(30)
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..end, 0.0..top)?;
-    rate_chart.configure_mesh().x_desc("seconds").y_desc("req/s").draw()?;
+    rate_chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .x_desc("seconds")
+        .y_desc("req/s")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()?;
     // The band where the HPA's tolerance holds the replicas still.
     for pair in points.windows(2) {
         let (low, high) = (capacity(pair[0].replicas) * (1.0 - TOLERANCE), capacity(pair[0].replicas) * (1.0 + TOLERANCE));
@@ -130,13 +138,22 @@ fn draw(svg: &mut String, rule: &ScalingRule, offered: &[(f64, f64)], points: &[
         .x_label_area_size(30)
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..end, 0.0..f64::from(most))?;
-    replica_chart.configure_mesh().x_desc("seconds").y_desc("replicas").draw()?;
+    replica_chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .x_desc("seconds")
+        .y_desc("replicas")
+        // One label per whole replica.
+        .y_labels(most as usize + 1)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()?;
     replica_chart
         .draw_series(LineSeries::new(
             steps(points.iter().filter_map(|point| Some((point.at, f64::from(point.desired?)))), end),
             DESIRED.stroke_width(2),
         ))?
-        .label("KEDA's desired count: ceil(value / threshold)")
+        .label("KEDA desired count: ceil(value / threshold)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], DESIRED.stroke_width(2)));
     replica_chart
         .draw_series(LineSeries::new(
