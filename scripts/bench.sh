@@ -4,6 +4,8 @@
 #   scripts/bench.sh                          the full run (about 6 minutes)
 #   scripts/bench.sh --seconds 3              shorter runs
 #   scripts/bench.sh --url http://HOST:PORT   a running `spin up` or a port-forwarded pod
+#   scripts/bench.sh --pods                   the wasm pod against the container, per replica
+#                                             (scripts/bench-pods.sh; root, containerd)
 # Needs wrk (Debian) and, for the comparison, wasmtime-cli 48.0.8, which it
 # installs with cargo (about 10 minutes, once) when missing. With the real
 # Spin on PATH or in SPIN, it measures `spin up` too: what users run.
@@ -11,6 +13,13 @@ set -euo pipefail
 
 WASMTIME_VERSION=48.0.8
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The cost of one replica, the wasm pod against the container, under
+# containerd: a bench of its own (BENCHMARKS.md, "Per replica").
+if [[ "${1:-}" == --pods ]]; then
+  shift
+  exec scripts/bench-pods.sh "$@"
+fi
 
 if ! command -v wrk >/dev/null; then
   echo "wrk is missing: apt-get install wrk" >&2

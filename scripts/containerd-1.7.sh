@@ -7,6 +7,8 @@
 # in DIR does nothing.
 #   scripts/containerd-1.7.sh DIR && export CONTAINERD_1_7=DIR
 set -euo pipefail
+# shellcheck source=debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian.sh"
 
 if [[ $# -ne 1 ]]; then
   echo "usage: $0 DIR" >&2
@@ -25,14 +27,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/archives/partial" "$work/deb"
 # The Debian mirror this machine already uses, with trixie as the suite.
-mirror=$(awk '$1 == "URIs:" { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-if [[ -z "$mirror" ]]; then
-  mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-fi
-if [[ -z "$mirror" ]]; then
-  echo "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list" >&2
-  exit 1
-fi
+mirror=$(debian_mirror)
 cat > "$work/trixie.sources" <<SOURCES
 Types: deb
 URIs: $mirror
