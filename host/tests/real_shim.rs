@@ -2,8 +2,9 @@
 //! Kubernetes node runs the pod: a real containerd with the runtime from
 //! `runtime-class/containerd-1.x.toml`, the image pulled from a real registry,
 //! and the Deployment's own command, environment and runtime-config mount as
-//! `kubectl kustomize manifests/wasm` renders them. Only the listen address
-//! changes, to a free port on 127.0.0.1.
+//! `kubectl kustomize manifests/wasm` renders them, under the pod's
+//! securityContext (as `ctr run` flags; checked in `/proc` of the task's
+//! processes). Only the listen address changes, to a free port on 127.0.0.1.
 //!
 //! Two forms of the app, as the README publishes them:
 //! - the plain image `Dockerfile` builds (buildah, no Docker daemon), under
@@ -46,6 +47,75 @@ struct Pod {
     mounts: Vec<(PathBuf, String)>,
     termination_grace: Duration,
     runtime_class: String,
+    security: SecurityContext,
+}
+
+/// The pod's and its container's securityContext, as the kubelet hands it
+/// to containerd and the shim applies it (docs/security.md).
+#[derive(Clone, Debug)]
+struct SecurityContext {
+    run_as: Option<(u64, u64)>,
+    read_only_root: bool,
+    runtime_default_seccomp: bool,
+    drop_all_capabilities: bool,
+    /// `capabilities.add`, as containerd names them (`CAP_NET_BIND_SERVICE`).
+    added_capabilities: Vec<String>,
+    no_privilege_escalation: bool,
+}
+
+/// The capabilities containerd grants a container by default, all of which
+/// `drop: [ALL]` removes; `ctr run --cap-drop` takes them one by one.
+const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+impl SecurityContext {
+    fn read(pod: &Value, container: &Value) -> SecurityContext {
+        let (pod, container) = (&pod["securityContext"], &container["securityContext"]);
+        let effective = |field: &str| if container[field].is_null() { &pod[field] } else { &container[field] };
+        let run_as = effective("runAsUser").as_u64().map(|user| (user, effective("runAsGroup").as_u64().unwrap_or(user)));
+        SecurityContext {
+            run_as,
+            read_only_root: container["readOnlyRootFilesystem"] == true,
+            runtime_default_seccomp: effective("seccompProfile")["type"] == "RuntimeDefault",
+            drop_all_capabilities: container["capabilities"]["drop"].as_sequence().is_some_and(|drop| drop.iter().any(|cap| cap == "ALL")),
+            added_capabilities: container["capabilities"]["add"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(|cap| format!("CAP_{}", string(cap, "capability")))
+                .collect(),
+            no_privilege_escalation: container["allowPrivilegeEscalation"] == false,
+        }
+    }
+
+    /// The `ctr run` flags that set the same fields of the OCI spec. `ctr`
+    /// 1.6 has no `--user`, so there the task runs as the image's user.
+    fn ctr_flags(&self, containerd_version: &str) -> Vec<String> {
+        let mut flags = Vec::new();
+        if let Some((user, group)) = self.run_as
+            && !containerd_version.starts_with("1.6")
+        {
+            flags.push(format!("--user={user}:{group}"));
+        }
+        if self.read_only_root {
+            flags.push("--read-only".into());
+        }
+        if self.runtime_default_seccomp {
+            flags.push("--seccomp".into());
+        }
+        if self.drop_all_capabilities {
+            let dropped = DEFAULT_CAPABILITIES.iter().filter(|cap| !self.added_capabilities.iter().any(|added| added == *cap));
+            flags.extend(dropped.map(|cap| format!("--cap-drop={cap}")));
+        }
+        flags.extend(self.added_capabilities.iter().map(|cap| format!("--cap-add={cap}")));
+        // NoNewPrivileges is ctr's default; only its absence needs a flag.
+        if !self.no_privilege_escalation {
+            flags.push("--allow-new-privs".into());
+        }
+        flags
+    }
 }
 
 fn rendered_manifests() -> Vec<Value> {
@@ -124,7 +194,8 @@ fn pod(dir: &Path) -> Pod {
     // Kubernetes' default when the pod does not set it.
     let termination_grace = Duration::from_secs(spec["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
     let runtime_class = string(&spec["runtimeClassName"], "runtimeClassName");
-    Pod { command, env, port, readiness_path, mounts, termination_grace, runtime_class }
+    let security = SecurityContext::read(spec, container);
+    Pod { command, env, port, readiness_path, mounts, termination_grace, runtime_class, security }
 }
 
 /// The containerd runtime the RuntimeClass's handler names, from
@@ -201,6 +272,7 @@ fn run_pod<'a>(containerd: &'a Containerd, pod: &Pod, runtime_type: &str, image:
         env,
         mounts: pod.mounts.clone(),
         command: pod.command.clone(),
+        flags: pod.security.ctr_flags(&containerd.version),
     })
 }
 
@@ -224,6 +296,71 @@ fn serves_and_counts(task: &Task, pod: &Pod, port: u16) -> Duration {
     let again = get(&agent, &format!("{base}/metrics"), None).body;
     assert_eq!(sample(&again, "python_request_operations_total"), Some(N as f64));
     ready
+}
+
+/// The bits of `capabilities` in /proc/PID/status's capability masks.
+fn capability_mask(capabilities: &[String]) -> u64 {
+    // Their numbers in linux/capability.h.
+    let number = |cap: &str| match cap {
+        "CAP_CHOWN" => 0,
+        "CAP_DAC_OVERRIDE" => 1,
+        "CAP_FOWNER" => 3,
+        "CAP_FSETID" => 4,
+        "CAP_KILL" => 5,
+        "CAP_SETGID" => 6,
+        "CAP_SETUID" => 7,
+        "CAP_SETPCAP" => 8,
+        "CAP_NET_BIND_SERVICE" => 10,
+        "CAP_NET_RAW" => 13,
+        "CAP_SYS_CHROOT" => 18,
+        "CAP_MKNOD" => 27,
+        "CAP_AUDIT_WRITE" => 29,
+        "CAP_SETFCAP" => 31,
+        other => panic!("no number for {other}"),
+    };
+    capabilities.iter().fold(0, |mask, cap| mask | 1 << number(cap))
+}
+
+/// The task's processes run as the pod's securityContext says: read from
+/// the kernel's own view of them (`/proc/PID/status`), not from the spec.
+fn runs_confined(containerd: &Containerd, task: &Task, pod: &Pod) {
+    let init = task.pid().unwrap_or_else(|| panic!("ctr tasks ls has no process for {}", task.id));
+    // The shim runs Spin in the container's init process, on its threads.
+    let threads: Vec<u32> = std::fs::read_dir(format!("/proc/{init}/task"))
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for pid in threads {
+        let status = std::fs::read_to_string(format!("/proc/{init}/task/{pid}/status")).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .map(|value| value.split_whitespace().collect::<Vec<_>>())
+                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+        };
+        let security = &pod.security;
+        if let Some((user, group)) = security.run_as
+            && !containerd.version.starts_with("1.6")
+        {
+            assert!(field("Uid").iter().all(|uid| *uid == user.to_string()), "process {pid} runs as {:?}, not {user}", field("Uid"));
+            assert!(field("Gid").iter().all(|gid| *gid == group.to_string()), "process {pid} runs in group {:?}", field("Gid"));
+        }
+        if security.drop_all_capabilities {
+            let expected = format!("{:016x}", capability_mask(&security.added_capabilities));
+            for set in ["CapPrm", "CapEff", "CapBnd"] {
+                assert_eq!(field(set), [expected.as_str()], "process {pid}: {set} is not exactly {:?}", security.added_capabilities);
+            }
+        }
+        if security.no_privilege_escalation {
+            assert_eq!(field("NoNewPrivs"), ["1"], "process {pid}");
+        }
+        if security.runtime_default_seccomp {
+            assert_eq!(field("Seccomp"), ["2"], "process {pid} runs without a seccomp filter");
+        }
+    }
+    let user_note = if containerd.version.starts_with("1.6") { " (the user is the image's: ctr 1.6 has no --user)" } else { "" };
+    println!("task {} runs confined{user_note}: {:?}", task.id, pod.security);
 }
 
 /// SIGTERM, as the kubelet stops a pod: the task ends within the pod's
@@ -250,6 +387,7 @@ fn two_pods_in_memory(containerd: &Containerd, pod: &Pod, runtime_type: &str, im
         let id = format!("{}-{replica}-{}", containerd.namespace, std::process::id());
         let task = run_pod(containerd, pod, runtime_type, image, &id, port);
         let ready = serves_and_counts(&task, pod, port);
+        runs_confined(containerd, &task, pod);
         println!("shim start to first 200: {} ms ({form}, containerd {}, {replica} pod)", ready.as_millis(), containerd.version);
         // The in-memory store: no SQLite file, though the counts were written.
         assert_eq!(sqlite_files(&watched), Vec::<PathBuf>::new(), "the in-memory store wrote a database");
@@ -284,9 +422,23 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let containerd = start_containerd(&dir, None, &registration, "keda-plain");
     two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image");
 
-    // The control: the same pod without the runtime config keeps Spin's
-    // default SQLite store, and the search above finds it in the snapshot.
-    let control = Pod { mounts: Vec::new(), ..pod };
+    // Without the runtime config, Spin opens its default SQLite store in
+    // /.spin at start, which the read-only root refuses: the in-memory store
+    // is what lets the pod run read-only.
+    let no_config = Pod { mounts: Vec::new(), security: pod.security.clone(), ..pod };
+    let port = free_port();
+    let id = format!("keda-plain-no-config-{}", std::process::id());
+    let task = run_pod(&containerd, &no_config, &registration.runtime_type, &image, &id, port);
+    let error = task
+        .try_wait_for_200(&format!("http://127.0.0.1:{port}{}", no_config.readiness_path), Duration::from_secs(60))
+        .expect_err("Spin served from a read-only root without the in-memory store");
+    assert!(error.contains("Read-only file system"), "it failed for another reason:\n{error}");
+    drop(task);
+
+    // The control: that pod with a writable root keeps Spin's default
+    // SQLite store, and the search above finds it in the snapshot.
+    let security = SecurityContext { read_only_root: false, ..no_config.security.clone() };
+    let control = Pod { security, ..no_config };
     let port = free_port();
     let id = format!("keda-plain-control-{}", std::process::id());
     let task = run_pod(&containerd, &control, &registration.runtime_type, &image, &id, port);
@@ -296,6 +448,48 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
         found.iter().any(|file| file.ends_with(".spin/sqlite_key_value.db")),
         "without the runtime config, Spin's default store should be a SQLite file below containerd's root; found {found:?}"
     );
+}
+
+/// The plain image again, under containerd 1.7, whose `ctr` can set the
+/// pod's user: the whole restricted securityContext, uid 65532 included.
+#[test]
+fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
+    let binaries_1_7 = containerd_1_7();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = fresh_dir("real-shim-restricted");
+    let pod = pod(&dir);
+    assert!(pod.security.run_as.is_some_and(|(user, _)| user != 0), "the Deployment names a user that is not root");
+    let registration = runtime_registration(&pod.runtime_class);
+    build_component();
+
+    let registry = Registry::start(&dir);
+    let buildah = Buildah::new(&dir);
+    let local = "localhost/keda-spin-autoscaling:restricted";
+    buildah.build(&repo_root(), &repo_root().join("Dockerfile"), local);
+    let image = format!("{}/keda-spin-autoscaling:restricted", registry.address);
+    buildah.push(local, &image);
+
+    let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-restricted");
+    assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
+    two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image, restricted");
+
+    // Why the Deployment adds NET_BIND_SERVICE: with `drop: [ALL]` alone
+    // the spec's capability sets are empty, and the shim leaves the process
+    // every capability it had. When this fails, the shim has fixed it:
+    // drop the `add` and say so in docs/security.md.
+    let drop_only = Pod {
+        security: SecurityContext { added_capabilities: Vec::new(), ..pod.security.clone() },
+        ..pod
+    };
+    let port = free_port();
+    let id = format!("keda-restricted-drop-only-{}", std::process::id());
+    let task = run_pod(&containerd, &drop_only, &registration.runtime_type, &image, &id, port);
+    task.wait_for_200(&format!("http://127.0.0.1:{port}{}", drop_only.readiness_path), Duration::from_secs(60));
+    let init = task.pid().expect("the task's process");
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    let effective = status.lines().find_map(|line| line.strip_prefix("CapEff:")).unwrap().trim().to_owned();
+    println!("drop: [ALL] without add: CapEff {effective} as uid {:?}", drop_only.security.run_as);
+    assert_ne!(effective, "0000000000000000", "the shim now drops every capability on an empty set");
 }
 
 /// Where `scripts/containerd-1.7.sh DIR` put containerd 1.7's binaries.
@@ -337,7 +531,27 @@ fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
 
     let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-artifact");
     assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
-    // The first pod compiles the component, and the shim stores the
+    containerd.ctr_ok(&["images", "pull", "--plain-http", &image]);
+
+    // The shim (v0.24.0) unpacks an artifact into the container's root at
+    // start (/.cache/registry, /spin.json), so the Deployment's read-only
+    // root, and any user but root, stop it before it serves: the artifact
+    // cannot run under the restricted Pod Security Standard.
+    let port = free_port();
+    let id = format!("keda-artifact-restricted-{}", std::process::id());
+    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &id, port);
+    let refused = task.try_wait_for_200(&format!("http://127.0.0.1:{port}{}", pod.readiness_path), Duration::from_secs(60));
+    let error = refused.expect_err("the artifact served under a read-only root; update docs/security.md and the README");
+    assert!(error.contains("Read-only file system"), "the artifact failed for another reason:\n{error}");
+    println!("Spin OCI artifact under the Deployment's securityContext: refused, {}", error.lines().find(|line| line.contains("Read-only")).unwrap_or(""));
+    drop(task);
+
+    // As root with a writable root, as a namespace at the baseline standard
+    // allows. The first pod compiles the component, and the shim stores the
     // precompiled form; the second starts from that.
-    two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "Spin OCI artifact");
+    let relaxed = Pod {
+        security: SecurityContext { run_as: None, read_only_root: false, ..pod.security.clone() },
+        ..pod
+    };
+    two_pods_in_memory(&containerd, &relaxed, &registration.runtime_type, &image, "Spin OCI artifact");
 }

@@ -265,6 +265,7 @@ state = {state}
             args.push("--env".into());
             args.push(format!("{name}={value}"));
         }
+        args.extend(run.flags.iter().cloned());
         for (source, destination) in &run.mounts {
             args.push("--mount".into());
             args.push(format!("type=bind,src={},dst={destination},options=rbind:ro", source.display()));
@@ -327,6 +328,8 @@ pub struct Run {
     /// (file on the host, path in the container), bind-mounted read-only.
     pub mounts: Vec<(PathBuf, String)>,
     pub command: Vec<String>,
+    /// Further `ctr run` flags, such as a pod's security context.
+    pub flags: Vec<String>,
 }
 
 /// A task that `ctr run` started; killed and deleted with its container
@@ -348,6 +351,16 @@ impl Task<'_> {
         })
     }
 
+    /// The process id of the task's init process, from `ctr tasks ls`
+    /// (the shim does not implement the Pids call `ctr tasks ps` makes).
+    pub fn pid(&self) -> Option<u32> {
+        let listing = self.containerd.ctr_ok(&["tasks", "ls"]);
+        listing.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.first() == Some(&self.id.as_str())).then(|| fields.get(1)?.parse().ok()).flatten()
+        })
+    }
+
     pub fn kill(&self, signal: &str) {
         self.containerd.ctr_ok(&["tasks", "kill", "--signal", signal, &self.id]);
     }
@@ -366,6 +379,11 @@ impl Task<'_> {
 
     /// Waits until `url` answers 200: the time since `ctr run` started.
     pub fn wait_for_200(&self, url: &str, timeout: Duration) -> Duration {
+        self.try_wait_for_200(url, timeout).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// The time from `ctr run` to the first 200 on `url`, or why there was none.
+    pub fn try_wait_for_200(&self, url: &str, timeout: Duration) -> Result<Duration, String> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(5)))
@@ -374,24 +392,24 @@ impl Task<'_> {
         let mut checked = Instant::now();
         loop {
             if agent.get(url).call().is_ok_and(|response| response.status() == 200) {
-                return self.started.elapsed();
+                return Ok(self.started.elapsed());
             }
             if checked.elapsed() > Duration::from_millis(500) {
                 checked = Instant::now();
                 if self.status().as_deref() != Some("RUNNING") {
-                    panic!(
+                    return Err(format!(
                         "task {} is {:?}, and {url} never answered 200; the end of containerd's log:\n{}",
                         self.id,
                         self.status(),
                         self.containerd.log_tail()
-                    );
+                    ));
                 }
             }
             if self.started.elapsed() > timeout {
-                panic!(
+                return Err(format!(
                     "{url} did not answer 200 within {timeout:?} of `ctr run`; the end of containerd's log:\n{}",
                     self.containerd.log_tail()
-                );
+                ));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
