@@ -5,7 +5,8 @@
 # two runtimes: SPIN and CONTAINERD_SHIM_SPIN name them, else they are
 # looked up on PATH; a missing one fails its tests with how to install it.
 #   SPIN=/path/to/spin CONTAINERD_SHIM_SPIN=/path/to/containerd-shim-spin-v2 scripts/conformance.sh [TEST NAME FILTER]
-# It prints what it measures: the shim's start to first 200, keep-alive latency.
+# It prints what it measures: the shim's start to first 200, keep-alive
+# latency, the soak's figures at its CI size (the runner's and spin up's).
 # Installs the Debian packages it drives when missing, and containerd 1.7
 # (for the Spin OCI artifact) into target/containerd-1.7.
 set -euo pipefail
@@ -23,4 +24,4 @@ require_kubectl
 CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh target/containerd-1.7)}
 export CONTAINERD_1_7
 exec cargo test --release -p runner --features conformance \
-  --test real_spin --test real_spin_keepalive --test real_shim -- --nocapture "$@"
+  --test real_spin --test real_spin_keepalive --test real_shim --test soak -- --nocapture "$@"

@@ -6,6 +6,7 @@
 pub mod binaries;
 pub mod containerd;
 pub mod conformance;
+pub mod soak;
 pub mod spin;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,0 +1,44 @@
+//! The soak at its CI size (50,000 requests at 64 connections; `scripts/soak.sh`
+//! runs 1,000,000): the counter is exact, RSS stays within 10 % of its value
+//! after warm-up, open files do not grow, and the p99 of the last 10 % of the
+//! requests is close to that of the first 10 %. On the runner here; under
+//! `spin up` with the pods' in-memory store in the conformance suite.
+
+mod support;
+
+use support::Server;
+use support::soak::{self, Soak};
+
+/// How far the p99 may rise from the first to the last 10 % of the requests.
+/// The 20 % is held at the soak's full size. At the CI size each
+/// tenth lasts about a second, and a p99 over one second of a 2-core machine
+/// shared with the load generator moves by more than 20 % from noise alone,
+/// so CI guards only against a doubling.
+fn p99_bound(requests: usize) -> f64 {
+    if requests >= 1_000_000 { 0.20 } else { 1.0 }
+}
+
+fn report(server: &str, soak: &Soak) {
+    println!("| server | requests | req/s | counted | RSS after warm-up → max | open files | p99 first → last 10 % |");
+    println!("| --- | ---: | ---: | ---: | --- | --- | --- |");
+    println!("{}", soak.markdown_row(server));
+}
+
+#[test]
+fn the_runner_survives_a_soak() {
+    let requests = soak::requests();
+    let server = Server::runner_with("soak-runner", &support::project_manifest(), &[], &[("RUST_LOG", "warn")]);
+    let soak = soak::soak(&server, requests);
+    report("runner", &soak);
+    soak::assert_healthy(&soak, p99_bound(requests));
+}
+
+#[cfg(feature = "conformance")]
+#[test]
+fn spin_up_with_the_in_memory_store_survives_a_soak() {
+    let requests = soak::requests();
+    let server = support::spin::app().up("soak-spin-up", &[]);
+    let soak = soak::soak(&server, requests);
+    report("spin up (in-memory store)", &soak);
+    soak::assert_healthy(&soak, p99_bound(requests));
+}

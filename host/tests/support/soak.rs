@@ -1,0 +1,224 @@
+//! A soak: many keep-alive requests to `/` at a fixed concurrency against a
+//! fresh server, watching its process group's memory and open files, and
+//! comparing the latency at the end with the latency at the start.
+//! `scripts/soak.sh` runs it with 1,000,000 requests; `cargo test` with
+//! 50,000 (`SOAK_REQUESTS` sets the size).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Server, client, get, sample};
+
+/// Requests per soak: 50,000 unless `SOAK_REQUESTS` says otherwise.
+pub fn requests() -> usize {
+    std::env::var("SOAK_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(50_000)
+}
+
+pub const CONNECTIONS: usize = 64;
+
+/// What a soak measured.
+pub struct Soak {
+    pub requests: usize,
+    pub seconds: f64,
+    /// The server's count after the soak.
+    pub counted: f64,
+    /// RSS of the whole process group, sampled every 250 ms, once the first
+    /// 10 % of the requests (the warm-up) are done: (first, max, last).
+    pub rss_after_warmup: (u64, u64, u64),
+    /// Open file descriptors of the process group: (after warm-up, max, last).
+    pub fds_after_warmup: (usize, usize, usize),
+    /// p99 latency of the first and the last 10 % of the requests.
+    pub p99_first: Duration,
+    pub p99_last: Duration,
+}
+
+impl Soak {
+    pub fn rss_growth(&self) -> f64 {
+        self.rss_after_warmup.1 as f64 / self.rss_after_warmup.0 as f64 - 1.0
+    }
+
+    pub fn p99_change(&self) -> f64 {
+        self.p99_last.as_secs_f64() / self.p99_first.as_secs_f64() - 1.0
+    }
+
+    /// One line of the table in BENCHMARKS.md.
+    pub fn markdown_row(&self, server: &str) -> String {
+        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        format!(
+            "| {server} | {} | {:.0} | {} | {:.1} → {:.1} MiB ({:+.1} %) | {} → max {} → {} | {:.2} → {:.2} ms ({:+.0} %) |",
+            self.requests,
+            self.requests as f64 / self.seconds,
+            self.counted,
+            mib(self.rss_after_warmup.0),
+            mib(self.rss_after_warmup.1),
+            self.rss_growth() * 100.0,
+            self.fds_after_warmup.0,
+            self.fds_after_warmup.1,
+            self.fds_after_warmup.2,
+            self.p99_first.as_secs_f64() * 1e3,
+            self.p99_last.as_secs_f64() * 1e3,
+            self.p99_change() * 100.0,
+        )
+    }
+}
+
+/// Soaks `server`, which must be fresh (its counter at 0).
+pub fn soak(server: &Server, requests: usize) -> Soak {
+    let address = server.address;
+    let group = server.pid();
+    let next = AtomicUsize::new(0);
+    let done = AtomicBool::new(false);
+    let warm = AtomicBool::new(false);
+    let started = Instant::now();
+    let (latencies, samples) = std::thread::scope(|scope| {
+        let monitor = scope.spawn(|| {
+            let mut samples = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                if warm.load(Ordering::Relaxed) {
+                    samples.push((group_rss(group), group_fds(group)));
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            samples
+        });
+        let workers: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut connection = Connection::open(address);
+                    let mut timings = Vec::new();
+                    loop {
+                        let sequence = next.fetch_add(1, Ordering::Relaxed);
+                        if sequence >= requests {
+                            return timings;
+                        }
+                        if sequence == requests / 10 {
+                            warm.store(true, Ordering::Relaxed);
+                        }
+                        let sent = Instant::now();
+                        let status = connection.get_root();
+                        assert_eq!(status, 200, "request {sequence} answered {status}");
+                        timings.push((sequence, sent.elapsed()));
+                    }
+                })
+            })
+            .collect();
+        let mut latencies = vec![Duration::ZERO; requests];
+        for worker in workers {
+            for (sequence, latency) in worker.join().unwrap() {
+                latencies[sequence] = latency;
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        (latencies, monitor.join().unwrap())
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(!samples.is_empty(), "the soak ended before a sample after warm-up: use more requests");
+    let metrics = get(&client(), &server.url("/metrics"), None).body;
+    let tenth = requests / 10;
+    Soak {
+        requests,
+        seconds,
+        counted: sample(&metrics, "python_request_operations_total").expect("the counter is exposed"),
+        rss_after_warmup: (samples[0].0, samples.iter().map(|s| s.0).max().unwrap(), samples.last().unwrap().0),
+        fds_after_warmup: (samples[0].1, samples.iter().map(|s| s.1).max().unwrap(), samples.last().unwrap().1),
+        p99_first: p99(&latencies[..tenth]),
+        p99_last: p99(&latencies[requests - tenth..]),
+    }
+}
+
+fn p99(latencies: &[Duration]) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
+}
+
+/// The processes in the group `group` leads: `spin up` serves from a child.
+fn group_members(group: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Field 5 is the process group; the name before it may hold spaces.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if after_name.split_whitespace().nth(2).and_then(|field| field.parse().ok()) == Some(group) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+fn group_rss(group: u32) -> u64 {
+    group_members(group)
+        .into_iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum::<u64>()
+        * 1024
+}
+
+fn group_fds(group: u32) -> usize {
+    group_members(group)
+        .into_iter()
+        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok())
+        .map(Iterator::count)
+        .sum()
+}
+
+/// One keep-alive connection sending `GET /` and reading whole answers.
+struct Connection {
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    fn open(address: std::net::SocketAddr) -> Connection {
+        let stream = TcpStream::connect(address).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Connection { reader: BufReader::new(stream) }
+    }
+
+    fn get_root(&mut self) -> u16 {
+        self.reader.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: soak\r\n\r\n").unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status = line.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+        let mut length = None;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+        let length = length.expect("every answer has a content-length");
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        status
+    }
+}
+
+/// The soak's invariants. `p99_bound` is the allowed rise of the p99 from
+/// the first to the last 10 %.
+pub fn assert_healthy(soak: &Soak, p99_bound: f64) {
+    assert_eq!(soak.counted, soak.requests as f64, "the counter lost or invented requests");
+    assert!(soak.rss_growth() <= 0.10, "RSS grew {:.1} % after warm-up: {:?}", soak.rss_growth() * 100.0, soak.rss_after_warmup);
+    let (after_warmup, max, last) = soak.fds_after_warmup;
+    assert!(max <= after_warmup && last <= after_warmup, "open files grew after warm-up: {after_warmup} → max {max}, last {last}");
+    assert!(
+        soak.p99_change() <= p99_bound,
+        "p99 rose {:.0} % from the first to the last 10 % ({:?} → {:?})",
+        soak.p99_change() * 100.0,
+        soak.p99_first,
+        soak.p99_last
+    );
+}
