@@ -8,6 +8,8 @@
 # Needs root (it starts containerd); installs the Debian packages it drives
 # when missing. Everything it starts is removed on exit, also on Ctrl-C.
 set -euo pipefail
+# Command substitutions stop at a failure too (ms=$(timed_start ...)).
+shopt -s inherit_errexit
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
 # shellcheck source=require.sh
@@ -294,7 +296,7 @@ run_task() {
   local args=(run --detach --net-host --log-uri "file://$work/logs/$id.log" "$@")
   if [[ $form == container ]]; then
     ctr_ "${args[@]}" --runtime io.containerd.runc.v2 "$(ref "$form")" "$id" \
-      flask run -h 127.0.0.1 -p "$port" >/dev/null
+      flask run -h 127.0.0.1 -p "$port" >/dev/null || fail "ctr run $id failed (its error is above)"
   else
     local variable env=()
     for variable in "${wasm_env[@]}" "${extra_wasm_env[@]}"; do
@@ -303,7 +305,7 @@ run_task() {
     done
     ctr_ "${args[@]}" --runtime io.containerd.spin.v2 "${env[@]}" \
       --mount "type=bind,src=$repo/manifests/wasm/runtime-config.toml,dst=/runtime-config.toml,options=rbind:ro" \
-      "$(ref "$form")" "$id" / >/dev/null
+      "$(ref "$form")" "$id" / >/dev/null || fail "ctr run $id failed (its error is above)"
   fi
 }
 
