@@ -37,6 +37,7 @@ const N: usize = 20;
 
 /// What a node is told to run: the wasm Deployment's one container, as
 /// `kubectl kustomize manifests/wasm` renders it.
+#[derive(Clone)]
 struct Pod {
     command: Vec<String>,
     env: Vec<(String, String)>,
@@ -404,6 +405,18 @@ fn two_pods_in_memory(containerd: &Containerd, pod: &Pod, runtime_type: &str, im
     }
 }
 
+/// The plain image `Dockerfile` builds (buildah, no Docker daemon), pushed
+/// to a registry of its own: the registry, and the image's name there.
+fn push_plain_image(dir: &Path, tag: &str) -> (Registry, String) {
+    let registry = Registry::start(dir);
+    let buildah = Buildah::new(dir);
+    let local = format!("localhost/keda-spin-autoscaling:{tag}");
+    buildah.build(&repo_root(), &repo_root().join("Dockerfile"), &local);
+    let image = format!("{}/keda-spin-autoscaling:{tag}", registry.address);
+    buildah.push(&local, &image);
+    (registry, image)
+}
+
 #[test]
 fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -412,12 +425,7 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let registration = runtime_registration(&pod.runtime_class);
     build_component();
 
-    let registry = Registry::start(&dir);
-    let buildah = Buildah::new(&dir);
-    let local = "localhost/keda-spin-autoscaling:test";
-    buildah.build(&repo_root(), &repo_root().join("Dockerfile"), local);
-    let image = format!("{}/keda-spin-autoscaling:test", registry.address);
-    buildah.push(local, &image);
+    let (_registry, image) = push_plain_image(&dir, "test");
 
     let containerd = start_containerd(&dir, None, &registration, "keda-plain");
     two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image");
@@ -462,12 +470,7 @@ fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
     let registration = runtime_registration(&pod.runtime_class);
     build_component();
 
-    let registry = Registry::start(&dir);
-    let buildah = Buildah::new(&dir);
-    let local = "localhost/keda-spin-autoscaling:restricted";
-    buildah.build(&repo_root(), &repo_root().join("Dockerfile"), local);
-    let image = format!("{}/keda-spin-autoscaling:restricted", registry.address);
-    buildah.push(local, &image);
+    let (_registry, image) = push_plain_image(&dir, "restricted");
 
     let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-restricted");
     assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
@@ -537,14 +540,19 @@ fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
     // start (/.cache/registry, /spin.json), so the Deployment's read-only
     // root, and any user but root, stop it before it serves: the artifact
     // cannot run under the restricted Pod Security Standard.
-    let port = free_port();
-    let id = format!("keda-artifact-restricted-{}", std::process::id());
-    let task = run_pod(&containerd, &pod, &registration.runtime_type, &image, &id, port);
-    let refused = task.try_wait_for_200(&format!("http://127.0.0.1:{port}{}", pod.readiness_path), Duration::from_secs(60));
-    let error = refused.expect_err("the artifact served under a read-only root; update docs/security.md and the README");
-    assert!(error.contains("Read-only file system"), "the artifact failed for another reason:\n{error}");
-    println!("Spin OCI artifact under the Deployment's securityContext: refused, {}", error.lines().find(|line| line.contains("Read-only")).unwrap_or(""));
-    drop(task);
+    // A writable root does not help a user that is not root: the root
+    // directory belongs to root.
+    let writable = SecurityContext { read_only_root: false, ..pod.security.clone() };
+    for (security, reason) in [(pod.security.clone(), "Read-only file system"), (writable, "Permission denied")] {
+        let attempt = Pod { security, ..pod.clone() };
+        let port = free_port();
+        let id = format!("keda-artifact-restricted-{}-{}", attempt.security.read_only_root, std::process::id());
+        let task = run_pod(&containerd, &attempt, &registration.runtime_type, &image, &id, port);
+        let refused = task.try_wait_for_200(&format!("http://127.0.0.1:{port}{}", attempt.readiness_path), Duration::from_secs(60));
+        let error = refused.expect_err("the artifact served as a restricted pod; update docs/security.md and the README");
+        assert!(error.contains(reason), "the artifact failed for another reason than {reason:?}:\n{error}");
+        println!("Spin OCI artifact, read-only root {}, as uid {:?}: refused, {reason}", attempt.security.read_only_root, attempt.security.run_as);
+    }
 
     // As root with a writable root, as a namespace at the baseline standard
     // allows. The first pod compiles the component, and the shim stores the
