@@ -6,8 +6,13 @@
 
 mod support;
 
+use std::sync::Mutex;
+
 use support::Server;
 use support::soak::{self, Soak};
+
+/// One soak at a time: two at once on two cores measure each other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// How far the p99 may rise from the first to the last 10 % of the requests.
 /// The 20 % is held at the soak's full size. At the CI size each
@@ -30,6 +35,7 @@ fn report(server: &str, soak: &Soak, p99_bound: f64) {
 
 #[test]
 fn the_runner_survives_a_soak() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let requests = soak::requests();
     let server = Server::runner_with("soak-runner", &support::project_manifest(), &[], &[("RUST_LOG", "warn")]);
     let soak = soak::soak(&server, requests);
@@ -45,6 +51,7 @@ fn the_runner_survives_a_soak() {
 #[cfg(feature = "conformance")]
 #[test]
 fn spin_up_with_the_in_memory_store_survives_a_soak() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let requests = soak::requests();
     let server = support::spin::app().up("soak-spin-up", &[]);
     let soak = soak::soak(&server, requests);
