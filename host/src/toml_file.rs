@@ -189,11 +189,17 @@ pub mod generated {
         true
     }
 
-    /// Run `read` on `CASES` generated variants of the file at `base`
-    /// (deterministically seeded), each written to `file`, and check that
-    /// every error names `file` and a key of the document.
-    pub fn check_reader(base: &Path, file: &Path, read: impl Fn(&Path) -> anyhow::Result<()>) {
+    /// Run `read` on `CASES` generated variants of the project's file
+    /// `project_file` (a path from the repository's root; deterministically
+    /// seeded), each written to a file of the same name in a temporary
+    /// directory, and check that every error names that file and a key of
+    /// the document.
+    pub fn check_reader(project_file: &str, read: impl Fn(&Path) -> anyhow::Result<()>) {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(project_file);
         let base = std::fs::read_to_string(base).unwrap();
+        let dir = std::env::temp_dir().join(format!("runner-generated-{}-{}", std::process::id(), project_file.replace('/', "-")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = &dir.join(Path::new(project_file).file_name().unwrap());
         let config = Config { cases: CASES, failure_persistence: None, ..Config::default() };
         let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
         let (accepted, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
@@ -222,6 +228,7 @@ pub mod generated {
                 Ok(())
             })
             .unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
         let (accepted, refused) = (accepted.get(), refused.get());
         eprintln!("{CASES} generated documents: {accepted} accepted, {refused} refused naming the key");
         // A generator that never breaks the file, or always does, tests nothing.
