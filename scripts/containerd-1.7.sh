@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Puts containerd 1.7.24 (`containerd` and `ctr`, from Debian 13 trixie's
-# `containerd` package) into DIR and prints DIR. Debian 12's containerd 1.6
-# cannot unpack a Spin OCI artifact; 1.7 can. Nothing is installed on the
-# system: the trixie package list lives in a private apt state directory and
-# the package is only extracted. Running it again with the binaries already
-# in DIR does nothing.
+# Puts containerd 1.7 (`containerd`, `ctr` and `containerd-shim-runc-v2`,
+# from Debian 13 trixie's `containerd` package: 1.7.24 when this was
+# written) into DIR and prints DIR. Debian 12's containerd 1.6 cannot unpack
+# a Spin OCI artifact; 1.7 can, and Kubernetes 1.35, the test node's, is the
+# last minor to support containerd 1.x. Nothing is installed on the system:
+# the trixie package list lives in a private apt state directory and the
+# package is only extracted. Running it again with the binaries already in
+# DIR does nothing.
 #   scripts/containerd-1.7.sh DIR && export CONTAINERD_1_7=DIR
 set -euo pipefail
 # shellcheck source=debian.sh
@@ -16,9 +18,15 @@ if [[ $# -ne 1 ]]; then
 fi
 mkdir -p "$1"
 dir=$(cd "$1" && pwd)
-version=1.7.24
+# The minor is pinned, not the patch: trixie keeps 1.7 and moves its patch.
+minor=1.7
+binaries=(containerd ctr containerd-shim-runc-v2)
 
-if [[ -x "$dir/containerd" && -x "$dir/ctr" ]] && "$dir/containerd" --version | grep -q " $version"; then
+is_minor() {
+  "$dir/containerd" --version | grep -q " v\?$minor\."
+}
+
+if [[ -x "$dir/containerd" && -x "$dir/ctr" && -x "$dir/containerd-shim-runc-v2" ]] && is_minor; then
   echo "$dir"
   exit 0
 fi
@@ -47,8 +55,14 @@ apt_options=(
   -o "APT::Sandbox::User=root"
 )
 apt-get "${apt_options[@]}" update -qq >&2
-(cd "$work/deb" && apt-get "${apt_options[@]}" download -qq "containerd=$version*" >&2)
+(cd "$work/deb" && apt-get "${apt_options[@]}" download -qq "containerd=$minor.*" >&2)
 dpkg-deb -x "$work"/deb/containerd_*.deb "$work/root"
-install -m 0755 "$work/root/usr/bin/containerd" "$work/root/usr/bin/ctr" "$dir/"
+for binary in "${binaries[@]}"; do
+  install -m 0755 "$work/root/usr/bin/$binary" "$dir/"
+done
+if ! is_minor; then
+  echo "trixie's containerd is not $minor: $("$dir/containerd" --version)" >&2
+  exit 1
+fi
 "$dir/containerd" --version >&2
 echo "$dir"

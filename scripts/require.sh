@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # Sourced by the test scripts. `require COMMAND:PACKAGE ...` installs the
-# Debian package of every missing command when it can (root with apt-get),
-# and otherwise stops at once with the command to run.
+# Debian package of every missing command (or, for a COMMAND with a `/`, a
+# missing file) when it can (root with apt-get), and otherwise stops at once
+# with the command to run.
 require() {
   local pair missing=()
   for pair in "$@"; do
-    if ! command -v "${pair%%:*}" >/dev/null; then
+    local wanted=${pair%%:*}
+    if [[ $wanted == */* && ! -e $wanted ]] || { [[ $wanted != */* ]] && ! command -v "$wanted" >/dev/null; }; then
       [[ " ${missing[*]} " == *" ${pair#*:} "* ]] || missing+=("${pair#*:}")
     fi
   done

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
-pub mod binaries;
-pub mod containerd;
 pub mod conformance;
 pub mod soak;
 pub mod spin;
@@ -17,10 +15,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The repository root, where spin.toml lives.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+pub use harness::http::{Answer, answer, client, concurrent_gets, get, sample};
+pub use harness::mounts::unmount_under;
+pub use harness::process::kill_group;
+pub use harness::{binaries, containerd, repo_root};
 
 pub fn project_manifest() -> PathBuf {
     repo_root().join("spin.toml")
@@ -135,13 +133,6 @@ impl Drop for Server {
     }
 }
 
-/// SIGKILL to the whole process group the child leads, then reap the child.
-pub fn kill_group(child: &mut Child) {
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// A fresh, empty directory for one test, under the target's tmp dir. A
 /// previous run that was killed may have left mounts in it: they go first.
 pub fn fresh_dir(name: &str) -> PathBuf {
@@ -150,21 +141,6 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Unmounts everything mounted at or below `dir`, deepest first.
-fn unmount_under(dir: &Path) {
-    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
-    let mut mounts: Vec<PathBuf> = mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| PathBuf::from(point.replace("\\040", " ")))
-        .filter(|point| point.starts_with(dir))
-        .collect();
-    mounts.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
-    for point in mounts {
-        let _ = Command::new("umount").arg(&point).stderr(Stdio::null()).status();
-    }
 }
 
 /// Regular files below `dirs` for which `keep` holds, without crossing into
@@ -212,70 +188,6 @@ pub fn db_files(dirs: &[&Path]) -> Vec<PathBuf> {
     files_below(dirs, &|path| path.extension().is_some_and(|extension| extension == "db"))
 }
 
-/// An HTTP client that reports every status as a status, not an error.
-pub fn client() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
-pub struct Answer {
-    pub status: u16,
-    pub content_type: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-pub fn get(agent: &ureq::Agent, url: &str, accept: Option<&str>) -> Answer {
-    let mut request = agent.get(url);
-    if let Some(accept) = accept {
-        request = request.header("Accept", accept);
-    }
-    answer(request.call().unwrap_or_else(|error| panic!("GET {url}: {error}")))
-}
-
-pub fn answer(mut response: ureq::http::Response<ureq::Body>) -> Answer {
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().to_owned()))
-        .collect::<Vec<_>>();
-    let content_type = headers
-        .iter()
-        .find(|(name, _)| name == "content-type")
-        .map(|(_, value)| value.clone())
-        .unwrap_or_default();
-    let status = response.status().as_u16();
-    let body = response.body_mut().read_to_string().unwrap();
-    Answer { status, content_type, headers, body }
-}
-
-/// `clients` threads, each with its own keep-alive connection, each sending
-/// `requests` GETs to `url`; returns how many were answered 200.
-pub fn concurrent_gets(url: &str, clients: usize, requests: usize) -> usize {
-    let clients: Vec<_> = (0..clients)
-        .map(|_| {
-            let url = url.to_owned();
-            std::thread::spawn(move || {
-                let agent = client();
-                (0..requests).filter(|_| get(&agent, &url, None).status == 200).count()
-            })
-        })
-        .collect();
-    clients.into_iter().map(|client| client.join().unwrap()).sum()
-}
-
 /// Send raw bytes (for requests no well-behaved client would make) and
 /// return the status code of the answer, if any.
 pub fn raw_status(address: SocketAddr, head: &[u8], body_len: usize) -> Option<u16> {
@@ -309,17 +221,6 @@ pub fn raw_status(address: SocketAddr, head: &[u8], body_len: usize) -> Option<u
     let _ = upload.join();
     let status_line = String::from_utf8_lossy(&response);
     status_line.split(' ').nth(1).and_then(|code| code.parse().ok())
-}
-
-/// The value of an unlabelled sample, or of a `_bucket` with `le`.
-pub fn sample(exposition: &str, name: &str) -> Option<f64> {
-    exposition
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            (series == name).then(|| value.parse().unwrap())
-        })
 }
 
 /// `promtool check metrics` on a text exposition: its exit code and output.

@@ -5,69 +5,14 @@
 //! also when a test fails.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{binaries, kill_group, unmount_under};
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The last `lines` lines of a log file.
-pub fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// Runs `command` to its end, or kills it after `timeout`.
-pub fn output_within(command: Command, timeout: Duration) -> Output {
-    let description = format!("{command:?}");
-    try_output_within(command, timeout).unwrap_or_else(|error| panic!("{description}: {error}"))
-}
-
-/// The same, with failure to start or to finish as an error, for guards
-/// that must not panic.
-pub fn try_output_within(mut command: Command, timeout: Duration) -> Result<Output, String> {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("cannot start: {error}"))?;
-    let pid = child.id();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(child.wait_with_output());
-    });
-    match receiver.recv_timeout(timeout) {
-        Ok(output) => output.map_err(|error| error.to_string()),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-            Err(format!("did not finish within {timeout:?}"))
-        }
-    }
-}
-
-/// Runs `command` and panics with its output unless it succeeds.
-pub fn run_ok(command: Command, timeout: Duration) -> String {
-    let description = format!("{command:?}");
-    let output = output_within(command, timeout);
-    assert!(
-        output.status.success(),
-        "{description} failed with {}:\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::binaries;
+use crate::mounts::unmount_under;
+use crate::process::{kill_group, output_within, run_ok, tail, try_output_within};
 
 /// Merges `from` into `into`: tables key by key, anything else replaced.
 pub fn merge(into: &mut toml::Table, from: &toml::Table) {
@@ -452,7 +397,7 @@ impl Registry {
         let registry = binaries::tool("docker-registry", "docker-registry");
         let storage = dir.join("registry-storage");
         std::fs::create_dir_all(&storage).unwrap();
-        let address = format!("127.0.0.1:{}", free_port());
+        let address = format!("127.0.0.1:{}", crate::free_port());
         let config = dir.join("registry.yml");
         std::fs::write(
             &config,
@@ -474,7 +419,7 @@ impl Registry {
             .spawn()
             .expect("docker-registry starts");
         let mut registry = Registry { child, address, log };
-        let agent = super::client();
+        let agent = crate::http::client();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = registry.child.try_wait().unwrap() {
@@ -517,6 +462,13 @@ impl Buildah {
             .arg("--runroot")
             .arg(&self.runroot);
         command
+    }
+
+    /// Any buildah command, which must succeed; returns its standard output.
+    pub fn run(&self, args: &[&str]) -> String {
+        let mut command = self.command();
+        command.args(args);
+        run_ok(command, Duration::from_secs(600)).trim().to_owned()
     }
 
     /// `buildah bud -f DOCKERFILE -t TAG CONTEXT`, as `docker build` does.

@@ -1,0 +1,114 @@
+//! The cluster's parts, built from their Go modules (cluster/go/NAME, each
+//! with its go.mod and go.sum pinning every version). Only the commands the
+//! node runs are built. `go build -o` leaves a binary that is up to date as
+//! it is, so a second build takes a second or two; Go's module and build
+//! caches make a rebuild after a change take seconds too.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::layout::Layout;
+
+/// One Go module of ours and the packages of it to build.
+pub struct GoBuild {
+    /// The folder below cluster/go.
+    pub module: &'static str,
+    /// Package paths, each built into a binary named after its last element
+    /// (`.` is the module's own main package, named after the module).
+    pub packages: &'static [&'static str],
+    /// Static, for binaries that run in images FROM scratch; the node's own
+    /// processes run on the host and may link its C library.
+    pub for_image: bool,
+}
+
+/// Everything the node of `up` runs.
+pub const NODE: &[GoBuild] = &[
+    GoBuild {
+        module: "kubernetes",
+        packages: &[
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kube-scheduler",
+            "k8s.io/kubernetes/cmd/kubelet",
+            "k8s.io/kubernetes/cmd/kube-proxy",
+            "k8s.io/kubernetes/cmd/kubectl",
+        ],
+        for_image: false,
+    },
+    GoBuild { module: "etcd", packages: &["."], for_image: false },
+    GoBuild { module: "cri-tools", packages: &["sigs.k8s.io/cri-tools/cmd/crictl"], for_image: false },
+    GoBuild { module: "coredns", packages: &["."], for_image: true },
+];
+
+impl GoBuild {
+    /// Builds the packages into the layout's bin folder and prints the time.
+    pub fn run(&self, layout: &Layout) -> Result<()> {
+        let module = Layout::go_module(self.module);
+        let bin = layout.bin();
+        std::fs::create_dir_all(&bin)?;
+        let started = Instant::now();
+        let mut command = Command::new("go");
+        command
+            .current_dir(&module)
+            .arg("build")
+            .arg("-trimpath")
+            // go.sum is committed: a module missing from it is an error here,
+            // not a download of whatever version the proxy offers.
+            .arg("-mod=readonly")
+            .arg("-o");
+        if self.packages == ["."] {
+            command.arg(bin.join(self.module));
+        } else {
+            command.arg(format!("{}/", bin.display()));
+        }
+        command.args(self.packages);
+        if self.for_image {
+            command.env("CGO_ENABLED", "0");
+        }
+        let output = command.output().context("running `go` (Go 1.26 is needed to build the test node)")?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            bail!(
+                "building cluster/go/{} failed{}:\n{}",
+                self.module,
+                unfetched_modules(&stderr),
+                tail_lines(&stderr, 30)
+            );
+        }
+        println!("built cluster/go/{} in {:.1} s", self.module, started.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
+/// Builds every part of the node.
+pub fn build_node(layout: &Layout) -> Result<()> {
+    for build in NODE {
+        build.run(layout)?;
+    }
+    Ok(())
+}
+
+/// "; it could not fetch MODULE@VERSION, ..." when go says so: the line that
+/// matters in a failed download is often far above the end of its output.
+fn unfetched_modules(stderr: &str) -> String {
+    let modules: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("proxy.golang.org") || line.contains("reading") || line.contains("missing go.sum entry"))
+        .filter_map(|line| line.split_whitespace().find(|word| word.contains("@v")))
+        .map(|word| word.trim_end_matches(':'))
+        .collect();
+    if modules.is_empty() { String::new() } else { format!("; it could not fetch {}", modules.join(", ")) }
+}
+
+fn tail_lines(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// True when `binary` exists: used to tell a first build from a rebuild.
+pub fn is_built(binary: &Path) -> bool {
+    binary.is_file()
+}

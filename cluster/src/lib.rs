@@ -1,0 +1,19 @@
+//! A one-node Kubernetes 1.35 cluster, built from pinned sources and run on
+//! this machine, for the tests and benchmarks that need what only a cluster
+//! shows: the kubelet and CRI running a pod through the RuntimeClass, Pod
+//! Security admission, Service networking, drains, KEDA and the HPA.
+//! docs/test-node.md describes it; `scripts/cluster.sh up|down` runs it.
+
+pub mod components;
+pub mod configs;
+pub mod daemons;
+pub mod gobuild;
+pub mod images;
+pub mod kubectl;
+pub mod layout;
+pub mod network;
+pub mod node;
+pub mod pki;
+
+pub use layout::Layout;
+pub use node::{Node, Runtimes};

@@ -1,0 +1,73 @@
+//! Child processes for tests, benchmarks and the test node: run with a
+//! time limit, end with their whole process group, and read the end of
+//! their logs.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The last `lines` lines of a log file.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs `command` to its end, or kills it after `timeout`.
+pub fn output_within(command: Command, timeout: Duration) -> Output {
+    let description = format!("{command:?}");
+    try_output_within(command, timeout).unwrap_or_else(|error| panic!("{description}: {error}"))
+}
+
+/// The same, with failure to start or to finish as an error, for guards
+/// that must not panic.
+pub fn try_output_within(mut command: Command, timeout: Duration) -> Result<Output, String> {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot start: {error}"))?;
+    let pid = child.id();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(timeout) {
+        Ok(output) => output.map_err(|error| error.to_string()),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            Err(format!("did not finish within {timeout:?}"))
+        }
+    }
+}
+
+/// Runs `command` and panics with its output unless it succeeds.
+pub fn run_ok(command: Command, timeout: Duration) -> String {
+    let description = format!("{command:?}");
+    let output = output_within(command, timeout);
+    assert!(
+        output.status.success(),
+        "{description} failed with {}:\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+
+/// SIGKILL to the whole process group the child leads, then reap the child.
+pub fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `command` in a process group of its own, so that [`kill_group`] ends
+/// what it starts too.
+pub fn own_group(command: &mut Command) -> &mut Command {
+    command.process_group(0)
+}
