@@ -58,10 +58,10 @@ pub fn down(layout: &Layout) -> Vec<String> {
         }
     }
     for (name, _) in SYSCTLS {
-        if let Ok(old) = std::fs::read_to_string(layout.saved(&name.replace('/', "."))) {
-            if std::fs::write(format!("/proc/sys/{name}"), old.trim()).is_err() {
-                left.push(format!("the sysctl {name} (was {})", old.trim()));
-            }
+        if let Ok(old) = std::fs::read_to_string(layout.saved(&name.replace('/', ".")))
+            && std::fs::write(format!("/proc/sys/{name}"), old.trim()).is_err()
+        {
+            left.push(format!("the sysctl {name} (was {})", old.trim()));
         }
     }
     left

@@ -276,10 +276,10 @@ pub fn down(layout: &Layout) -> Vec<String> {
     left.extend(
         network_namespaces().into_iter().filter(|name| !before.lines().any(|line| line == name)).map(|name| format!("network namespace {name}")),
     );
-    if left.is_empty() {
-        if let Err(error) = std::fs::remove_dir_all(&run) {
-            left.push(format!("{}: {error}", run.display()));
-        }
+    if left.is_empty()
+        && let Err(error) = std::fs::remove_dir_all(&run)
+    {
+        left.push(format!("{}: {error}", run.display()));
     }
     println!("test node: down in {:.1} s", started.elapsed().as_secs_f64());
     left

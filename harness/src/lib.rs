@@ -3,6 +3,7 @@
 //! registry, buildah, and HTTP to the app.
 
 pub mod binaries;
+pub mod confinement;
 pub mod containerd;
 pub mod http;
 pub mod mounts;

@@ -25,7 +25,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
-use support::containerd::{Buildah, Containerd, Registry, Run, Task, free_port, run_ok};
+use harness::confinement::{self, SecurityContext};
+use harness::process::run_ok;
+use harness::free_port;
+use harness::containerd::{Buildah, Containerd, Registry, Run, Task};
 use support::{binaries, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
 
 /// One test at a time: both start daemons, and the start-up times they
@@ -51,19 +54,6 @@ struct Pod {
     security: SecurityContext,
 }
 
-/// The pod's and its container's securityContext, as the kubelet hands it
-/// to containerd and the shim applies it (docs/security.md).
-#[derive(Clone, Debug)]
-struct SecurityContext {
-    run_as: Option<(u64, u64)>,
-    read_only_root: bool,
-    runtime_default_seccomp: bool,
-    drop_all_capabilities: bool,
-    /// `capabilities.add`, as containerd names them (`CAP_NET_BIND_SERVICE`).
-    added_capabilities: Vec<String>,
-    no_privilege_escalation: bool,
-}
-
 /// The capabilities containerd grants a container by default, all of which
 /// `drop: [ALL]` removes; `ctr run --cap-drop` takes them one by one.
 const DEFAULT_CAPABILITIES: [&str; 14] = [
@@ -71,28 +61,14 @@ const DEFAULT_CAPABILITIES: [&str; 14] = [
     "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
 
-impl SecurityContext {
-    fn read(pod: &Value, container: &Value) -> SecurityContext {
-        let (pod, container) = (&pod["securityContext"], &container["securityContext"]);
-        let effective = |field: &str| if container[field].is_null() { &pod[field] } else { &container[field] };
-        let run_as = effective("runAsUser").as_u64().map(|user| (user, effective("runAsGroup").as_u64().unwrap_or(user)));
-        SecurityContext {
-            run_as,
-            read_only_root: container["readOnlyRootFilesystem"] == true,
-            runtime_default_seccomp: effective("seccompProfile")["type"] == "RuntimeDefault",
-            drop_all_capabilities: container["capabilities"]["drop"].as_sequence().is_some_and(|drop| drop.iter().any(|cap| cap == "ALL")),
-            added_capabilities: container["capabilities"]["add"]
-                .as_sequence()
-                .into_iter()
-                .flatten()
-                .map(|cap| format!("CAP_{}", string(cap, "capability")))
-                .collect(),
-            no_privilege_escalation: container["allowPrivilegeEscalation"] == false,
-        }
-    }
+/// The `ctr run` flags that set the same fields of the OCI spec as the pod's
+/// securityContext, which the kubelet would hand containerd (the test node
+/// shows the kubelet's own: cluster/tests/node.rs).
+trait CtrFlags {
+    fn ctr_flags(&self, containerd_version: &str) -> Vec<String>;
+}
 
-    /// The `ctr run` flags that set the same fields of the OCI spec. `ctr`
-    /// 1.6 has no `--user`, so there the task runs as the image's user.
+impl CtrFlags for SecurityContext {
     fn ctr_flags(&self, containerd_version: &str) -> Vec<String> {
         let mut flags = Vec::new();
         if let Some((user, group)) = self.run_as
@@ -195,7 +171,7 @@ fn pod(dir: &Path) -> Pod {
     // Kubernetes' default when the pod does not set it.
     let termination_grace = Duration::from_secs(spec["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
     let runtime_class = string(&spec["runtimeClassName"], "runtimeClassName");
-    let security = SecurityContext::read(spec, container);
+    let security = SecurityContext::read(&serde_json::to_value(spec).unwrap(), &serde_json::to_value(container).unwrap());
     Pod { command, env, port, readiness_path, mounts, termination_grace, runtime_class, security }
 }
 
@@ -299,66 +275,13 @@ fn serves_and_counts(task: &Task, pod: &Pod, port: u16) -> Duration {
     ready
 }
 
-/// The bits of `capabilities` in /proc/PID/status's capability masks.
-fn capability_mask(capabilities: &[String]) -> u64 {
-    // Their numbers in linux/capability.h.
-    let number = |cap: &str| match cap {
-        "CAP_CHOWN" => 0,
-        "CAP_DAC_OVERRIDE" => 1,
-        "CAP_FOWNER" => 3,
-        "CAP_FSETID" => 4,
-        "CAP_KILL" => 5,
-        "CAP_SETGID" => 6,
-        "CAP_SETUID" => 7,
-        "CAP_SETPCAP" => 8,
-        "CAP_NET_BIND_SERVICE" => 10,
-        "CAP_NET_RAW" => 13,
-        "CAP_SYS_CHROOT" => 18,
-        "CAP_MKNOD" => 27,
-        "CAP_AUDIT_WRITE" => 29,
-        "CAP_SETFCAP" => 31,
-        other => panic!("no number for {other}"),
-    };
-    capabilities.iter().fold(0, |mask, cap| mask | 1 << number(cap))
-}
-
 /// The task's processes run as the pod's securityContext says: read from
 /// the kernel's own view of them (`/proc/PID/status`), not from the spec.
 fn runs_confined(containerd: &Containerd, task: &Task, pod: &Pod) {
     let init = task.pid().unwrap_or_else(|| panic!("ctr tasks ls has no process for {}", task.id));
-    // The shim runs Spin in the container's init process, on its threads.
-    let threads: Vec<u32> = std::fs::read_dir(format!("/proc/{init}/task"))
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    for pid in threads {
-        let status = std::fs::read_to_string(format!("/proc/{init}/task/{pid}/status")).unwrap();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
-                .map(|value| value.split_whitespace().collect::<Vec<_>>())
-                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
-        };
-        let security = &pod.security;
-        if let Some((user, group)) = security.run_as
-            && !containerd.version.starts_with("1.6")
-        {
-            assert!(field("Uid").iter().all(|uid| *uid == user.to_string()), "process {pid} runs as {:?}, not {user}", field("Uid"));
-            assert!(field("Gid").iter().all(|gid| *gid == group.to_string()), "process {pid} runs in group {:?}", field("Gid"));
-        }
-        if security.drop_all_capabilities {
-            let expected = format!("{:016x}", capability_mask(&security.added_capabilities));
-            for set in ["CapPrm", "CapEff", "CapBnd"] {
-                assert_eq!(field(set), [expected.as_str()], "process {pid}: {set} is not exactly {:?}", security.added_capabilities);
-            }
-        }
-        if security.no_privilege_escalation {
-            assert_eq!(field("NoNewPrivs"), ["1"], "process {pid}");
-        }
-        if security.runtime_default_seccomp {
-            assert_eq!(field("Seccomp"), ["2"], "process {pid} runs without a seccomp filter");
-        }
+    let check_user = !containerd.version.starts_with("1.6");
+    if let Err(difference) = confinement::check_process(init, &pod.security, check_user) {
+        panic!("task {} is not confined as its pod says: {difference}", task.id);
     }
     let user_note = if containerd.version.starts_with("1.6") { " (the user is the image's: ctr 1.6 has no --user)" } else { "" };
     println!("task {} runs confined{user_note}: {:?}", task.id, pod.security);

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub use harness::http::{Answer, answer, client, concurrent_gets, get, sample};
 pub use harness::mounts::unmount_under;
 pub use harness::process::kill_group;
-pub use harness::{binaries, containerd, repo_root};
+pub use harness::{binaries, repo_root};
 
 pub fn project_manifest() -> PathBuf {
     repo_root().join("spin.toml")
