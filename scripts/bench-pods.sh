@@ -37,11 +37,8 @@ while (($#)); do
   esac
 done
 
-# The container's root filesystem: Debian 12's Python and its Flask and
-# prometheus_client packages, since no registry with python:3.10-alpine can
-# be reached. Pinned to the suite: its versions are fixed within it.
+# The container's root filesystem is Debian 12's (scripts/flask-image.sh).
 suite=bookworm
-packages=python3-flask,python3-prometheus-client
 
 fail() {
   echo "bench-pods: $*" >&2
@@ -203,41 +200,8 @@ buildah_ push --quiet --tls-verify=false localhost/wasm-plain:bench "docker://$r
 # The Spin OCI artifact, as the README pushes it.
 "$spin" registry push --insecure --cache-dir "$work/spin-cache" --from spin.toml "$registry/wasm-artifact:bench" >&2
 
-# The container: its root filesystem from debootstrap, kept in target/ so
-# that a second run does not fetch it again (the packages are fixed within
-# the suite). The time to build it is not part of any figure.
-rootfs_tar=target/bench-pods/rootfs-$suite.tar
-if [[ ! -f $rootfs_tar || "$(cat "$rootfs_tar.packages" 2>/dev/null)" != "$packages" ]]; then
-  echo "== debootstrap $suite with $packages (about 2 minutes)" >&2
-  mirror=$(debian_mirror)
-  debootstrap --variant=minbase --include="$packages" "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-    fail "debootstrap failed; the end of its log:
-$(tail -20 "$work/debootstrap.log")"
-  # What an image build leaves out: the downloaded packages and apt's lists.
-  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
-  mkdir -p target/bench-pods
-  tar -C "$work/rootfs" --numeric-owner -cf "$rootfs_tar.partial" .
-  mv "$rootfs_tar.partial" "$rootfs_tar"
-  echo "$packages" >"$rootfs_tar.packages"
-  rm -rf "$work/rootfs"
-fi
-builder=$(buildah_ from scratch)
-mnt=$(buildah_ mount "$builder")
-tar -C "$mnt" --numeric-owner -xf "$rootfs_tar"
-# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
-versions=$(chroot "$mnt" dpkg-query -W -f '${Package} ${Version}\n' python3 python3-flask python3-werkzeug python3-prometheus-client)
-# The demo's FLASK_APP is server.py, which its repository lacks; the counter
-# without the 600 ms sleep is the app the wasm Deployment matches
-# (SPIN_VARIABLE_SIMULATED_WORK_MS=0).
-mkdir -p "$mnt/app"
-install -m 0644 "$SEED_APP/app-just-counter.py" "$mnt/app/server.py"
-buildah_ umount "$builder" >/dev/null
-buildah_ config --workingdir /app --env FLASK_APP=server.py \
-  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  --cmd '["flask", "run", "-h", "0.0.0.0", "-p", "5000"]' "$builder"
-buildah_ commit --quiet "$builder" localhost/container:bench >/dev/null
-buildah_ rm "$builder" >/dev/null
-buildah_ push --quiet --tls-verify=false localhost/container:bench "docker://$registry/container:bench"
+# The container: the original Flask app, built here (scripts/flask-image.sh).
+versions=$(scripts/flask-image.sh "docker://$registry/container:bench")
 rm -rf "$work/buildah-root" "$work/buildah-runroot"
 
 forms=(wasm-artifact wasm-plain container)

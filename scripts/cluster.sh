@@ -21,7 +21,7 @@ if ! command -v go >/dev/null; then
   echo "Go 1.26 is missing: the test node is built from Go modules (https://go.dev/dl/)" >&2
   exit 1
 fi
-require ip:iproute2 iptables-save:iptables conntrack:conntrack \
+require ip:iproute2 iptables-save:iptables conntrack:conntrack runc:runc \
   /usr/lib/cni/bridge:containernetworking-plugins buildah:buildah \
   docker-registry:docker-registry gcc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 target=${CARGO_TARGET_DIR:-target}

@@ -22,6 +22,11 @@ pub struct GoBuild {
     /// Static, for binaries that run in images FROM scratch; the node's own
     /// processes run on the host and may link its C library.
     pub for_image: bool,
+    /// Stamps the binaries with this required module's version, as
+    /// Kubernetes' release build does (hack/lib/version.sh sets these
+    /// variables); unstamped, they say v0.0.0-master, which kubectl's skew
+    /// check and the node's status would report.
+    pub stamp_version_of: Option<&'static str>,
 }
 
 /// Everything the node of `up` runs.
@@ -37,10 +42,11 @@ pub const NODE: &[GoBuild] = &[
             "k8s.io/kubernetes/cmd/kubectl",
         ],
         for_image: false,
+        stamp_version_of: Some("k8s.io/kubernetes"),
     },
-    GoBuild { module: "etcd", packages: &["."], for_image: false },
-    GoBuild { module: "cri-tools", packages: &["sigs.k8s.io/cri-tools/cmd/crictl"], for_image: false },
-    GoBuild { module: "coredns", packages: &["."], for_image: true },
+    GoBuild { module: "etcd", packages: &["."], for_image: false, stamp_version_of: None },
+    GoBuild { module: "cri-tools", packages: &["sigs.k8s.io/cri-tools/cmd/crictl"], for_image: false, stamp_version_of: None },
+    GoBuild { module: "coredns", packages: &["."], for_image: true, stamp_version_of: None },
 ];
 
 impl GoBuild {
@@ -49,6 +55,7 @@ impl GoBuild {
         let module = Layout::go_module(self.module);
         let bin = layout.bin();
         std::fs::create_dir_all(&bin)?;
+        self.fetch(&module)?;
         let started = Instant::now();
         let mut command = Command::new("go");
         command
@@ -57,8 +64,11 @@ impl GoBuild {
             .arg("-trimpath")
             // go.sum is committed: a module missing from it is an error here,
             // not a download of whatever version the proxy offers.
-            .arg("-mod=readonly")
-            .arg("-o");
+            .arg("-mod=readonly");
+        if let Some(required) = self.stamp_version_of {
+            command.arg(format!("-ldflags={}", kubernetes_version_flags(&required_version(&module, required)?)));
+        }
+        command.arg("-o");
         if self.packages == ["."] {
             command.arg(bin.join(self.module));
         } else {
@@ -81,6 +91,55 @@ impl GoBuild {
         println!("built cluster/go/{} in {:.1} s", self.module, started.elapsed().as_secs_f64());
         Ok(())
     }
+}
+
+impl GoBuild {
+    /// Fetches the modules the packages import (and only those), timed
+    /// apart from the compile: on a new machine the download is a phase of
+    /// its own. Go's module cache makes it a no-op afterwards.
+    fn fetch(&self, module: &Path) -> Result<()> {
+        let started = Instant::now();
+        let output = Command::new("go")
+            .current_dir(module)
+            .args(["list", "-mod=readonly", "-deps", "-f", "{{if .Module}}{{.Module.Path}}@{{.Module.Version}}{{end}}"])
+            .args(self.packages)
+            .output()
+            .context("running `go` (Go 1.26 is needed to build the test node)")?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            bail!("fetching the modules of cluster/go/{} failed{}:\n{}", self.module, unfetched_modules(&stderr), tail_lines(&stderr, 30));
+        }
+        let mut modules: Vec<&[u8]> = output.stdout.split(|&byte| byte == b'\n').filter(|line| !line.is_empty()).collect();
+        modules.sort_unstable();
+        modules.dedup();
+        println!("fetched cluster/go/{}: {} modules in {:.1} s", self.module, modules.len(), started.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
+/// The version `go.mod` in `module` requires of `required`.
+pub fn required_version(module: &Path, required: &str) -> Result<String> {
+    let go_mod = std::fs::read_to_string(module.join("go.mod")).with_context(|| format!("reading {}/go.mod", module.display()))?;
+    go_mod
+        .lines()
+        .map(|line| line.trim().trim_start_matches("require").trim())
+        .find_map(|line| line.strip_prefix(required).and_then(|rest| rest.split_whitespace().next()))
+        .map(str::to_owned)
+        .with_context(|| format!("{}/go.mod does not require {required}", module.display()))
+}
+
+/// `-X` flags for the version variables of k8s.io/component-base/version and
+/// k8s.io/client-go/pkg/version, for `version` like v1.35.4.
+fn kubernetes_version_flags(version: &str) -> String {
+    let mut parts = version.trim_start_matches('v').split('.');
+    let (major, minor) = (parts.next().unwrap_or("0"), parts.next().unwrap_or("0"));
+    let mut flags = Vec::new();
+    for package in ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"] {
+        for (name, value) in [("gitVersion", version), ("gitMajor", major), ("gitMinor", minor), ("gitTreeState", "clean")] {
+            flags.push(format!("-X {package}.{name}={value}"));
+        }
+    }
+    flags.join(" ")
 }
 
 /// Builds every part of the node.

@@ -68,20 +68,22 @@ impl Kubectl {
         serde_json::from_str(&text).with_context(|| format!("kubectl {}: not JSON", all.join(" ")))
     }
 
-    /// `kubectl apply -f -` of `manifest`.
-    pub fn apply_stdin(&self, manifest: &str) -> Result<String> {
-        let mut child = self
-            .command(&["apply", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting kubectl")?;
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), manifest.as_bytes())?;
-        let output = child.wait_with_output()?;
-        if !output.status.success() {
-            bail!("kubectl apply failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    /// `kubectl ARGS` with `input` on its standard input, whose failure is
+    /// an answer: (succeeded, stdout and stderr).
+    pub fn try_run_with_input(&self, args: &[&str], input: &str) -> (bool, String) {
+        let child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(error) => return (false, format!("starting kubectl: {error}")),
+        };
+        // kubectl reads all of its input before it answers: no deadlock.
+        let written = std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes());
+        match (written, child.wait_with_output()) {
+            (Ok(()), Ok(output)) => (
+                output.status.success(),
+                String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
+            ),
+            (Err(error), _) | (_, Err(error)) => (false, format!("kubectl {}: {error}", args.join(" "))),
         }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 }

@@ -4,9 +4,11 @@
 //! Security admission, Service networking, drains, KEDA and the HPA.
 //! docs/test-node.md describes it; `scripts/cluster.sh up|down` runs it.
 
+pub mod apps;
 pub mod components;
 pub mod configs;
 pub mod daemons;
+pub mod dns;
 pub mod gobuild;
 pub mod images;
 pub mod kubectl;

@@ -202,6 +202,19 @@ impl Node {
         )
     }
 
+    /// `crictl ARGS` against the node's containerd: the kubelet's view of
+    /// pods and containers, through the same CRI.
+    pub fn crictl(&self, args: &[&str]) -> Result<String> {
+        let mut command = Command::new(self.layout.binary("crictl"));
+        command.arg("--runtime-endpoint").arg(format!("unix://{}", self.layout.containerd_socket().display())).args(args);
+        let output = harness::process::try_output_within(command, Duration::from_secs(60))
+            .map_err(|error| anyhow::anyhow!("crictl {}: {error}", args.join(" ")))?;
+        if !output.status.success() {
+            bail!("crictl {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     /// Leaves the node running when dropped (`scripts/cluster.sh up`).
     pub fn keep(mut self) {
         self.keep = true;
