@@ -2,7 +2,7 @@
 # Installs checkov, the manifest scanner the tests run, at a pinned version
 # into target/checkov-venv (a Python virtual environment; PyPI is the only
 # source), once, and prints the line that tells the tests where it is:
-#   eval "$(scripts/checkov.sh)"     # sets CHECKOV
+#   checkov_env=$(scripts/checkov.sh) && eval "$checkov_env"   # sets CHECKOV; fails when the install does
 set -euo pipefail
 CHECKOV_VERSION=3.3.30
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

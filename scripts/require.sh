@@ -24,11 +24,20 @@ require() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# `require_kubectl`: kubectl is no Debian package; the tests use its kustomize.
+# `require_kubectl`: kubectl is no Debian package; the tests use its
+# kustomize (v5.5, in kubectl 1.32, is the oldest the suite has run with).
 require_kubectl() {
+  local install="  curl -fsSLo kubectl https://dl.k8s.io/release/v1.35.0/bin/linux/amd64/kubectl && sudo install -m 0755 kubectl /usr/local/bin/kubectl"
   if ! command -v kubectl >/dev/null; then
-    echo "kubectl is missing; install it (Linux x86-64; any 1.33+ will do) with:" >&2
-    echo "  curl -fsSLo kubectl https://dl.k8s.io/release/v1.35.0/bin/linux/amd64/kubectl && sudo install -m 0755 kubectl /usr/local/bin/kubectl" >&2
+    echo "kubectl is missing; install it (Linux x86-64; 1.32 or later) with:" >&2
+    echo "$install" >&2
+    exit 1
+  fi
+  local minor
+  minor=$(kubectl version --client -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -1)
+  if [[ -z $minor || $minor -lt 32 ]]; then
+    echo "kubectl $(kubectl version --client 2>/dev/null | head -1) is older than 1.32, whose kustomize the tests need; install a newer one with:" >&2
+    echo "$install" >&2
     exit 1
   fi
 }

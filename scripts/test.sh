@@ -13,5 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/require.sh"
 
 require promtool:prometheus prometheus:prometheus shellcheck:shellcheck
 require_kubectl
-eval "$(scripts/checkov.sh)"
+# Assigned first: under `set -e` a failed install stops here, where
+# `eval "$(...)"` would eval nothing and go on with whatever checkov is on PATH.
+checkov_env=$(scripts/checkov.sh)
+eval "$checkov_env"
 exec cargo test --workspace --release "$@"

@@ -5,23 +5,45 @@
 
 use std::path::{Path, PathBuf};
 
-/// The Spin CLI, 3.6.3 as the README names it.
+/// The Spin version the suites are for: the one containerd-shim-spin
+/// v0.24.0 embeds, so that `spin up` and the pods run the same Spin.
+pub const SPIN_VERSION: &str = "3.6.3";
+pub const CONTAINERD_SHIM_SPIN_VERSION: &str = "0.24.0";
+
+/// The Spin CLI, 3.6.3 as the README names it; another version fails here
+/// rather than in whichever test first meets the difference.
 pub fn spin() -> PathBuf {
-    find(
-        "SPIN",
-        "spin",
-        "install Spin 3.6.3 (https://spinframework.dev/install) or set SPIN to its path",
-    )
+    let install = "install Spin 3.6.3 (https://spinframework.dev/install) or set SPIN to its path";
+    let spin = find("SPIN", "spin", install);
+    // `spin 3.6.3 (88d51cf1 2026-04-09)`
+    check_version(&spin, "--version", &format!("spin {SPIN_VERSION} "), install);
+    spin
 }
 
 /// containerd-shim-spin v0.24.0.
 pub fn containerd_shim_spin() -> PathBuf {
-    find(
-        "CONTAINERD_SHIM_SPIN",
-        "containerd-shim-spin-v2",
-        "install containerd-shim-spin v0.24.0 (https://github.com/spinframework/containerd-shim-spin/releases/tag/v0.24.0) \
-         or set CONTAINERD_SHIM_SPIN to its path",
-    )
+    let install = "install containerd-shim-spin v0.24.0 (https://github.com/spinframework/containerd-shim-spin/releases/tag/v0.24.0) \
+         or set CONTAINERD_SHIM_SPIN to its path";
+    let shim = find("CONTAINERD_SHIM_SPIN", "containerd-shim-spin-v2", install);
+    // containerd's shims answer `-v` with `Version: 0.24.0` on a line of its own.
+    check_version(&shim, "-v", &format!("Version: {CONTAINERD_SHIM_SPIN_VERSION}\n"), install);
+    shim
+}
+
+fn check_version(binary: &Path, flag: &str, expected: &str, install: &str) {
+    let output = std::process::Command::new(binary)
+        .arg(flag)
+        .output()
+        .unwrap_or_else(|error| panic!("running {} {flag}: {error}", binary.display()));
+    let said = String::from_utf8_lossy(&output.stdout).replace("\r", "");
+    let said = said.lines().map(str::trim).collect::<Vec<_>>().join("\n") + "\n";
+    assert!(
+        said.contains(expected),
+        "{} {flag} says {:?}, not {:?}: {install}",
+        binary.display(),
+        said.trim(),
+        expected.trim()
+    );
 }
 
 /// A Debian tool the suite drives, e.g. `containerd` or `buildah`.
