@@ -6,6 +6,8 @@
 #   scripts/bench.sh --url http://HOST:PORT   a running `spin up` or a port-forwarded pod
 #   scripts/bench.sh --pods                   the wasm pod against the container, per replica
 #                                             (scripts/bench-pods.sh; root, containerd)
+#   scripts/bench.sh --node                   the same on the test node, through kubectl
+#                                             (scripts/cluster.sh bench; root, Go, SEED_APP)
 # Needs wrk (Debian) and, for the comparison, wasmtime-cli 48.0.8, which it
 # installs with cargo (about 10 minutes, once) when missing. With the real
 # Spin on PATH or in SPIN, it measures `spin up` too: what users run.
@@ -14,6 +16,11 @@ set -euo pipefail
 WASMTIME_VERSION=48.0.8
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# A replica of each path on the test node (BENCHMARKS.md, "On a real node").
+if [[ "${1:-}" == --node ]]; then
+  shift
+  exec scripts/cluster.sh bench --write BENCHMARKS.md "$@"
+fi
 # The cost of one replica, the wasm pod against the container, under
 # containerd: a bench of its own (BENCHMARKS.md, "Per replica").
 if [[ "${1:-}" == --pods ]]; then

@@ -5,10 +5,16 @@
 #   scripts/cluster.sh up      # build what is missing, start it, leave it running
 #   scripts/cluster.sh down    # stop it and put the machine back as it was
 #   scripts/cluster.sh build   # build its binaries only
+#   SEED_APP=DIR scripts/cluster.sh bench  # BENCHMARKS.md, "On a real node" (scripts/bench.sh --node)
 # Needs root, Go 1.26, and containerd-shim-spin v0.24.0 (CONTAINERD_SHIM_SPIN,
 # or containerd-shim-spin-v2 on PATH). Installs the Debian packages it needs
 # when missing, and containerd 1.7 into target/containerd-1.7.
 set -euo pipefail
+# SEED_APP as given, before the cd below.
+if [[ -n ${SEED_APP:-} ]]; then
+  SEED_APP=$(cd "$SEED_APP" && pwd)
+  export SEED_APP
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=require.sh
 source "$(dirname "${BASH_SOURCE[0]}")/require.sh"

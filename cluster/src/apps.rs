@@ -83,6 +83,14 @@ pub fn deliver_images(node: &Node, seed_app: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// What a cluster admin does once for the wasm path: the RuntimeClass, and
+/// the node label it schedules onto, as scripts/install-spin-shim.sh sets it.
+pub fn install_runtime_class(node: &Node) -> Result<()> {
+    node.kubectl.run(&["apply", "-f", &repo_path("runtime-class/runtime-class.yaml")])?;
+    node.kubectl.run(&["label", "--overwrite", "node", crate::layout::NODE_NAME, "containerd-shim-spin=v0.24.0"])?;
+    Ok(())
+}
+
 /// The CRDs kube-prometheus and KEDA install (the schemas kept in
 /// scaling/tests/schemas), so that the API server stores the ServiceMonitor
 /// and ScaledObject of manifests/base; and kube-prometheus's namespace,
@@ -104,6 +112,7 @@ pub fn seed_app_from_env() -> Result<PathBuf> {
 /// A pod of the app, as the API server has it.
 pub struct Pod {
     pub name: String,
+    pub uid: String,
     pub ip: String,
     pub spec: Value,
     pub status: Value,
@@ -123,6 +132,7 @@ pub fn ready_pods(node: &Node) -> Result<Vec<Pod>> {
         })
         .map(|pod| Pod {
             name: pod["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+            uid: pod["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
             ip: pod["status"]["podIP"].as_str().unwrap_or_default().to_owned(),
             spec: pod["spec"].clone(),
             status: pod["status"].clone(),

@@ -78,7 +78,9 @@ fn is_running(pid: i32) -> bool {
 
 /// The daemons `up` recorded, in the order they were started.
 pub fn recorded(layout: &Layout) -> Vec<Daemon> {
-    let Ok(entries) = std::fs::read_dir(layout.pids()) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(layout.pids()) else {
+        return Vec::new();
+    };
     let mut files: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
     files.sort();
     files
@@ -122,7 +124,9 @@ pub fn stop(daemon: &Daemon, grace: Duration) {
 pub fn processes_naming(needle: &Path) -> Vec<i32> {
     let needle = needle.as_os_str().as_encoded_bytes().to_vec();
     let own = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())

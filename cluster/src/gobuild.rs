@@ -81,12 +81,7 @@ impl GoBuild {
         let output = command.output().context("running `go` (Go 1.26 is needed to build the test node)")?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            bail!(
-                "building cluster/go/{} failed{}:\n{}",
-                self.module,
-                unfetched_modules(&stderr),
-                tail_lines(&stderr, 30)
-            );
+            bail!("building cluster/go/{} failed{}:\n{}", self.module, unfetched_modules(&stderr), tail_lines(&stderr, 30));
         }
         println!("built cluster/go/{} in {:.1} s", self.module, started.elapsed().as_secs_f64());
         Ok(())

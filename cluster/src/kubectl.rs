@@ -51,10 +51,9 @@ impl Kubectl {
     /// `kubectl ARGS`, whose failure is an answer: (succeeded, stdout and stderr).
     pub fn try_run(&self, args: &[&str]) -> (bool, String) {
         match harness::process::try_output_within(self.command(args), Duration::from_secs(120)) {
-            Ok(output) => (
-                output.status.success(),
-                String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
-            ),
+            Ok(output) => {
+                (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr))
+            }
             Err(error) => (false, error),
         }
     }
@@ -79,10 +78,9 @@ impl Kubectl {
         // kubectl reads all of its input before it answers: no deadlock.
         let written = std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes());
         match (written, child.wait_with_output()) {
-            (Ok(()), Ok(output)) => (
-                output.status.success(),
-                String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
-            ),
+            (Ok(()), Ok(output)) => {
+                (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr))
+            }
             (Err(error), _) | (_, Err(error)) => (false, format!("kubectl {}: {error}", args.join(" "))),
         }
     }

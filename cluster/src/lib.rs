@@ -5,6 +5,7 @@
 //! docs/test-node.md describes it; `scripts/cluster.sh up|down` runs it.
 
 pub mod apps;
+pub mod bench;
 pub mod components;
 pub mod configs;
 pub mod daemons;

@@ -21,6 +21,19 @@ enum Action {
     Down,
     /// Build the node's binaries only.
     Build,
+    /// Start a node, measure a replica of each path (BENCHMARKS.md, "On a
+    /// real node"), take the node down. Needs SEED_APP.
+    Bench {
+        /// Starts to measure per path.
+        #[arg(long, default_value_t = 10)]
+        starts: usize,
+        /// Replica counts to read memory at.
+        #[arg(long, value_delimiter = ',', default_value = "10,50")]
+        memory_at: Vec<usize>,
+        /// Write the table into this file, between its node markers.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -38,6 +51,24 @@ fn main() -> Result<()> {
             }
         }
         Action::Build => cluster::gobuild::build_node(&Layout::new())?,
+        Action::Bench { starts, memory_at, write } => {
+            let seed_app = cluster::apps::seed_app_from_env()?;
+            let node = Node::up(Runtimes::from_env()?)?;
+            cluster::apps::deliver_images(&node, &seed_app)?;
+            cluster::apps::install_crds(&node)?;
+            cluster::apps::install_runtime_class(&node)?;
+            let settings = cluster::bench::Settings { starts, memory_at };
+            let measured = cluster::bench::run(&node, &settings);
+            let left = node.down();
+            let table = measured?;
+            println!("{table}");
+            if let Some(file) = write {
+                cluster::bench::write_into(&file, &table)?;
+            }
+            if !left.is_empty() {
+                bail!("left after down:\n  {}", left.join("\n  "));
+            }
+        }
     }
     Ok(())
 }

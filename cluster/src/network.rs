@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::layout::{Layout, NODE_INTERFACE, NODE_IP, POD_BRIDGE};
+use crate::layout::{Layout, NODE_INTERFACE, NODE_IP, POD_BRIDGE, SERVICE_SUBNET};
 
 /// Sysctls a node needs, with the value `up` sets: bridged pod traffic
 /// through iptables (kube-proxy's Service rules for pod-to-Service traffic)
@@ -28,8 +28,8 @@ pub fn up(layout: &Layout) -> Result<()> {
     std::fs::create_dir_all(layout.saved(""))?;
     for (name, value) in SYSCTLS {
         let path = format!("/proc/sys/{name}");
-        let old = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {path}: the kernel needs bridge netfilter (br_netfilter)"))?;
+        let old =
+            std::fs::read_to_string(&path).with_context(|| format!("reading {path}: the kernel needs bridge netfilter (br_netfilter)"))?;
         std::fs::write(layout.saved(&name.replace('/', ".")), old.trim())?;
         std::fs::write(&path, value).with_context(|| format!("setting {path}"))?;
     }
@@ -41,6 +41,14 @@ pub fn up(layout: &Layout) -> Result<()> {
     ip(&["link", "add", NODE_INTERFACE, "type", "bridge"])?;
     ip(&["addr", "add", &format!("{NODE_IP}/32"), "dev", NODE_INTERFACE])?;
     ip(&["link", "set", NODE_INTERFACE, "up"])?;
+    // The Service range onto the node's port-less bridge: a ClusterIP that
+    // kube-proxy has no rule for yet (a Service just created, or between
+    // its rule updates) would otherwise follow the default route off the
+    // machine, and be answered by whatever is out there. kube-proxy's DNAT
+    // reroutes the packets it translates; the rest go nowhere. (Seen: a
+    // 404 from the machine's gateway for a ClusterIP the moment its first
+    // endpoint appeared.) The route goes with the interface at `down`.
+    ip(&["route", "add", SERVICE_SUBNET, "dev", NODE_INTERFACE])?;
     Ok(())
 }
 
@@ -73,7 +81,9 @@ pub fn down(layout: &Layout) -> Vec<String> {
 /// unless removed here.
 pub fn remove_kube_chains() {
     for program in RULESETS {
-        let Ok(rules) = ruleset(program) else { continue };
+        let Ok(rules) = ruleset(program) else {
+            continue;
+        };
         let iptables = program.trim_end_matches("-save");
         let mut table = "";
         let mut chains = Vec::new();
@@ -130,13 +140,14 @@ fn split_rule(rule: &str) -> Vec<String> {
 pub fn rules_added_since_up(layout: &Layout) -> Vec<String> {
     let mut added = Vec::new();
     for program in RULESETS {
-        let Ok(before) = std::fs::read_to_string(layout.saved(program)) else { continue };
+        let Ok(before) = std::fs::read_to_string(layout.saved(program)) else {
+            continue;
+        };
         let Ok(now) = ruleset(program) else { continue };
         let before: Vec<&str> = before.lines().collect();
-        let is_rule_or_chain = |line: &&str| line.starts_with("-A ") || (line.starts_with(':') && !line.ends_with(" ACCEPT") && !line.ends_with(" DROP"));
-        added.extend(
-            now.lines().filter(is_rule_or_chain).filter(|line| !before.contains(line)).map(|line| format!("{program}: {line}")),
-        );
+        let is_rule_or_chain =
+            |line: &&str| line.starts_with("-A ") || (line.starts_with(':') && !line.ends_with(" ACCEPT") && !line.ends_with(" DROP"));
+        added.extend(now.lines().filter(is_rule_or_chain).filter(|line| !before.contains(line)).map(|line| format!("{program}: {line}")));
     }
     added
 }

@@ -130,11 +130,8 @@ impl Node {
         phase.done();
 
         let phase = Phase::start("containerd, registry and images");
-        let containerd = daemons::start(
-            layout,
-            "containerd",
-            components::containerd(layout, &self.runtimes.containerd, &self.runtimes.spin_shim)?,
-        )?;
+        let containerd =
+            daemons::start(layout, "containerd", components::containerd(layout, &self.runtimes.containerd, &self.runtimes.spin_shim)?)?;
         let ctr_version = || {
             let mut command = Command::new(self.runtimes.ctr());
             command.arg("--address").arg(layout.containerd_socket()).arg("version");
@@ -153,9 +150,7 @@ impl Node {
         let kubelet = daemons::start(layout, "kubelet", components::kubelet(layout))?;
         kubelet.wait_ready(layout, Duration::from_secs(60), || http_ok(&format!("http://{NODE_IP}:{KUBELET_HEALTHZ_PORT}/healthz")))?;
         let proxy = daemons::start(layout, "kube-proxy", components::kube_proxy(layout))?;
-        proxy.wait_ready(layout, Duration::from_secs(60), || {
-            http_ok(&format!("http://{NODE_IP}:{KUBE_PROXY_HEALTHZ_PORT}/healthz"))
-        })?;
+        proxy.wait_ready(layout, Duration::from_secs(60), || http_ok(&format!("http://{NODE_IP}:{KUBE_PROXY_HEALTHZ_PORT}/healthz")))?;
         self.wait_node_ready(Duration::from_secs(120)).inspect_err(|_| {
             eprintln!("the end of the kubelet's log:\n{}", daemons::log_tail(layout, "kubelet"));
         })?;
@@ -258,10 +253,7 @@ pub fn down(layout: &Layout) -> Vec<String> {
             daemons::stop(&kubelet, Duration::from_secs(10));
         }
         let mut command = Command::new(&crictl);
-        command
-            .arg("--runtime-endpoint")
-            .arg(format!("unix://{}", layout.containerd_socket().display()))
-            .args(["rmp", "--all", "--force"]);
+        command.arg("--runtime-endpoint").arg(format!("unix://{}", layout.containerd_socket().display())).args(["rmp", "--all", "--force"]);
         let _ = harness::process::try_output_within(command, Duration::from_secs(120));
     }
     daemons::stop_all(layout, Duration::from_secs(10));
@@ -287,7 +279,10 @@ pub fn down(layout: &Layout) -> Vec<String> {
     left.extend(network::rules_added_since_up(layout).into_iter().map(|rule| format!("rule {rule}")));
     let before = std::fs::read_to_string(layout.saved("netns")).unwrap_or_default();
     left.extend(
-        network_namespaces().into_iter().filter(|name| !before.lines().any(|line| line == name)).map(|name| format!("network namespace {name}")),
+        network_namespaces()
+            .into_iter()
+            .filter(|name| !before.lines().any(|line| line == name))
+            .map(|name| format!("network namespace {name}")),
     );
     if left.is_empty()
         && let Err(error) = std::fs::remove_dir_all(&run)
@@ -302,7 +297,9 @@ pub fn down(layout: &Layout) -> Vec<String> {
 /// (cgroupfs driver: /sys/fs/cgroup/CONTROLLER/kubepods/...).
 fn pod_cgroups() -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else { return found };
+    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return found;
+    };
     for controller in controllers.filter_map(Result::ok) {
         let kubepods = controller.path().join("kubepods");
         if kubepods.is_dir() {
@@ -366,6 +363,8 @@ fn remove_network_namespaces(layout: &Layout) {
 const NETNS_DIR: &str = "/var/run/netns";
 
 pub fn network_namespaces() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
+        return Vec::new();
+    };
     entries.filter_map(Result::ok).map(|entry| entry.file_name().to_string_lossy().into_owned()).collect()
 }

@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use cluster::apps::{
-    self, APP_IMAGE, FLASK_IMAGE, NAMESPACE, NODE_PORT, Path, SELECTOR, SERVICE_PORT, count, ready_pods, repo_path, rollout,
-    service_ip,
+    self, APP_IMAGE, FLASK_IMAGE, NAMESPACE, NODE_PORT, Path, SELECTOR, SERVICE_PORT, count, ready_pods, rollout, service_ip,
 };
 use cluster::layout::{DNS_SERVICE_IP, NODE_IP, NODE_NAME};
 use cluster::{Node, Runtimes};
@@ -92,9 +91,7 @@ fn start() -> Result<Node> {
 
 fn wasm_path_applies_as_a_user_applies_it(node: &Node) -> Result<()> {
     let kubectl = &node.kubectl;
-    kubectl.run(&["apply", "-f", &repo_path("runtime-class/runtime-class.yaml")])?;
-    // The label the RuntimeClass schedules onto, as scripts/install-spin-shim.sh sets it.
-    kubectl.run(&["label", "--overwrite", "node", NODE_NAME, "containerd-shim-spin=v0.24.0"])?;
+    apps::install_runtime_class(node)?;
     let started = Instant::now();
     kubectl.run(&["apply", "-k", &Path::Wasm.kustomization()])?;
     rollout(node)?;
@@ -238,14 +235,7 @@ fn drain_is_held_by_the_budget(node: &Node) -> Result<()> {
     // The drain evicts what the budget allows (minAvailable 1 of 3), then
     // retries the last pod until its timeout: one node has nowhere to put
     // the replacements, so the budget holds that pod for good.
-    let (drained, output) = node.kubectl.try_run(&[
-        "drain",
-        NODE_NAME,
-        "--pod-selector",
-        SELECTOR,
-        "--ignore-daemonsets",
-        "--timeout=30s",
-    ]);
+    let (drained, output) = node.kubectl.try_run(&["drain", NODE_NAME, "--pod-selector", SELECTOR, "--ignore-daemonsets", "--timeout=30s"]);
     let result = (|| {
         ensure!(!drained, "the drain evicted every pod of test: {output}");
         ensure!(output.contains("disruption budget"), "the drain stopped, but not on the disruption budget: {output}");
@@ -279,11 +269,18 @@ fn deletion_within_grace_period(node: &Node) -> Result<()> {
             break;
         }
         if started.elapsed() > Duration::from_secs(grace) {
-            bail!("{remaining} pods and {running} Spin processes remain {grace} s after the delete\n{}", node.describe(NAMESPACE, SELECTOR));
+            bail!(
+                "{remaining} pods and {running} Spin processes remain {grace} s after the delete\n{}",
+                node.describe(NAMESPACE, SELECTOR)
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    println!("{} pods and their Spin processes gone {:.1} s after the delete (grace period {grace} s)", pods.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} pods and their Spin processes gone {:.1} s after the delete (grace period {grace} s)",
+        pods.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
