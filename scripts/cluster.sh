@@ -6,6 +6,7 @@
 #   scripts/cluster.sh down    # stop it and put the machine back as it was
 #   scripts/cluster.sh build   # build its binaries only
 #   SEED_APP=DIR scripts/cluster.sh bench  # BENCHMARKS.md, "On a real node" (scripts/bench.sh --node)
+#   SEED_APP=DIR scripts/cluster.sh test   # the node suite (scripts/node-tests.sh)
 # Needs root, Go 1.26, and containerd-shim-spin v0.24.0 (CONTAINERD_SHIM_SPIN,
 # or containerd-shim-spin-v2 on PATH). Installs the Debian packages it needs
 # when missing, and containerd 1.7 into target/containerd-1.7.
@@ -33,4 +34,8 @@ require ip:iproute2 iptables-save:iptables conntrack:conntrack runc:runc \
 target=${CARGO_TARGET_DIR:-target}
 CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh "$target/containerd-1.7")}
 export CONTAINERD_1_7
+if [[ ${1:-} == test ]]; then
+  shift
+  exec cargo test --release -p cluster --features node-tests --test node -- --nocapture "$@"
+fi
 exec cargo run --quiet --release -p cluster -- "$@"

@@ -300,20 +300,18 @@ fn report(figures: &[Figures]) -> String {
         ratio(wasm.scale_to_10.as_secs_f64(), container.scale_to_10.as_secs_f64())
     );
     for ((replicas, w_set, w_fallen), (_, c_set, c_fallen)) in wasm.memory.iter().zip(&container.memory) {
-        let _ = writeln!(
-            out,
-            "| memory per pod at {replicas} replicas: the pod's cgroup working set | {} | {} | {} |",
-            mib(*w_set),
-            mib(*c_set),
-            ratio(*w_set as f64, *c_set as f64)
-        );
-        let _ = writeln!(
-            out,
-            "| memory per pod at {replicas} replicas: the node's MemAvailable fallen since 0 replicas (shims included) | {} | {} | {} |",
-            mib(*w_fallen),
-            mib(*c_fallen),
-            ratio(*w_fallen as f64, *c_fallen as f64)
-        );
+        for (what, w, c) in [
+            ("the pod's cgroup working set", w_set, c_set),
+            ("the node's MemAvailable fallen since 0 replicas (shims included)", w_fallen, c_fallen),
+        ] {
+            let _ = writeln!(
+                out,
+                "| memory per pod at {replicas} replicas: {what} | {} | {} | {} |",
+                mib(*w),
+                mib(*c),
+                ratio(*w as f64, *c as f64)
+            );
+        }
     }
     out
 }

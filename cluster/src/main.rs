@@ -27,8 +27,10 @@ enum Action {
         /// Starts to measure per path.
         #[arg(long, default_value_t = 10)]
         starts: usize,
-        /// Replica counts to read memory at.
-        #[arg(long, value_delimiter = ',', default_value = "10,50")]
+        /// Replica counts to read memory at. 18 is the most that two cores
+        /// schedule of the container's (100m CPU requested each, and 100m
+        /// for CoreDNS).
+        #[arg(long, value_delimiter = ',', default_value = "10,18")]
         memory_at: Vec<usize>,
         /// Write the table into this file, between its node markers.
         #[arg(long)]

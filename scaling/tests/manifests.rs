@@ -250,7 +250,7 @@ fn references_between_objects_hold_in_both_paths() {
         assert!(names(&service["spec"]["ports"]).contains(&endpoint_port), "{overlay}: ServiceMonitor port");
         let target_port = port["targetPort"].as_str().expect("targetPort by name");
         assert!(names(&container["ports"]).contains(&target_port), "{overlay}: targetPort on the container");
-        for probe in ["readinessProbe", "livenessProbe"] {
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
             if let Some(port) = container[probe]["httpGet"]["port"].as_str() {
                 assert!(names(&container["ports"]).contains(&port), "{overlay}: {probe} port");
             }
