@@ -522,7 +522,7 @@ pub fn metric_recommendation(metric_type: MetricType, value: f64, threshold: f64
 /// included. `1.0 + 0.1` is the same double as a ratio of 1.1, so 44 against
 /// 4 × 10 holds; the older `|1 − ratio| ≤ 0.1` did not.
 pub fn within_tolerance(usage_ratio: f64) -> bool {
-    (1.0 - TOLERANCE) <= usage_ratio && usage_ratio <= (1.0 + TOLERANCE)
+    ((1.0 - TOLERANCE)..=(1.0 + TOLERANCE)).contains(&usage_ratio)
 }
 
 /// Go converts a too-large ratio to `math.MaxInt32`; the model saturates the same way.
@@ -605,6 +605,17 @@ impl Hpa {
     pub fn read(&mut self, at: f64, value: f64) -> Vec<Sync> {
         let mut syncs = self.run_syncs(|due| due < at);
         self.last_value = Some(value);
+        syncs.extend(self.run_syncs(|due| due <= at));
+        syncs
+    }
+
+    /// KEDA's read at `at` failed (Prometheus unreachable, a bad result): the
+    /// syncs due before `at` run with the value read before; from `at` on
+    /// there is no value, so a sync fails to get the metric and keeps the
+    /// replicas until a read succeeds (KEDA's cache, too, keeps the error).
+    pub fn read_failed(&mut self, at: f64) -> Vec<Sync> {
+        let mut syncs = self.run_syncs(|due| due < at);
+        self.last_value = None;
         syncs.extend(self.run_syncs(|due| due <= at));
         syncs
     }
@@ -1039,7 +1050,9 @@ mod tests {
     fn without_behavior_a_higher_recommendation_in_the_window_scales_up() {
         // The controller's TestNormalizeDesiredReplicas: the highest of the
         // window, not bounded by the current replicas.
-        let cases: [(&str, Vec<(u32, f64)>, u32, u32, usize); 5] = [
+        // (name, log as (replicas, stamp), desired, stabilized, records after)
+        type Case = (&'static str, Vec<(u32, f64)>, u32, u32, usize);
+        let cases: [Case; 5] = [
             ("empty log", vec![], 5, 5, 1),
             ("stabilize", vec![(4, -120.0), (5, -60.0)], 3, 5, 3),
             ("no stabilize", vec![(1, -120.0), (2, -60.0)], 3, 3, 3),
@@ -1230,6 +1243,9 @@ mod tests {
         assert_eq!(replicas_of(&hpa.read(30.0, 60.0)), [1, 5]);
         let synced = hpa.advance(45.0);
         assert_eq!((synced[0].at, synced[0].value, synced[0].replicas), (45.0, Some(60.0), 6));
+        // A failed read leaves no value: the next sync changes nothing.
+        let failed = hpa.read_failed(60.0);
+        assert_eq!((failed[0].value, failed[0].replicas), (None, 6));
         // Before any read a sync has no metric and changes nothing.
         let mut hpa = Hpa::new(rule(1, 100), default_behavior(), 3, 15.0);
         let first = hpa.advance(0.0);
