@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use scaling::hpa::{Behavior, DEFAULT_SYNC_PERIOD_SECONDS, Hpa};
-use scaling::keda::{Decision, ScalingRule};
+use scaling::hpa::{Behavior, DEFAULT_SYNC_PERIOD_SECONDS, Hpa, Sync};
+use scaling::keda::{Decision, MetricType, ScalingRule, milli_units};
 use scaling::manifests::{self, ScaledObject, Service, ServiceMonitor};
 use scaling::prometheus::Prometheus;
 
@@ -35,6 +35,14 @@ pub struct Options {
 /// Poll `prometheus` with the ScaledObject's query every `interval` (the
 /// ScaledObject's polling interval by default), or once, and print what
 /// KEDA would decide and the replicas the HPA would have.
+///
+/// The modelled HPA syncs every sync period, on its own clock: KEDA's
+/// `pollingInterval` does not move it. Unless the trigger sets
+/// `useCachedMetrics`, KEDA answers each of the HPA's asks with a fresh
+/// query, so the preview queries Prometheus at every sync too; with it, a
+/// sync gets the value of the last poll. Times are the schedule's (a poll at
+/// t+30s is the one due then), so a poll and a sync due together see the
+/// same value, as in the cluster.
 pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Result<()> {
     let scaled_object: ScaledObject = manifests::load(manifests_dir, "ScaledObject")?;
     let mut rule = ScalingRule::from_scaled_object(&scaled_object)?;
@@ -47,6 +55,9 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
         rule.query = with_window(&rule.query, window)?;
     }
     let interval = options.interval.unwrap_or(Duration::from_secs(rule.polling_interval_seconds));
+    if interval.is_zero() {
+        bail!("--interval must be positive");
+    }
     let sync_period = options.sync_period.unwrap_or(DEFAULT_SYNC_PERIOD_SECONDS);
     if !sync_period.is_finite() || sync_period <= 0.0 {
         bail!("--sync-period must be positive");
@@ -64,59 +75,123 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
         rule.query,
         interval.as_secs_f64(),
     );
+    let formula = match rule.metric_type {
+        MetricType::AverageValue => "value",
+        MetricType::Value => "replicas × value",
+    };
     println!(
-        "desired replicas = ceil(value / {}) within [{}, {}]; active while value > {}",
-        rule.threshold, rule.min_replicas, rule.max_replicas, rule.activation_threshold
+        "desired replicas = ceil({formula} / {}) within [{}, {}]; active while value > {}; metricType {:?}",
+        rule.threshold, rule.min_replicas, rule.max_replicas, rule.activation_threshold, rule.metric_type
     );
-    println!(
-        "hpa: from {replicas} replicas, a sync every {sync_period}s, tolerance {}, scale up {}, scale down {}",
-        scaling::hpa::TOLERANCE,
-        describe_rules(&behavior.scale_up),
-        describe_rules(&behavior.scale_down),
-    );
+    println!("{}", describe_hpa(&rule, behavior.as_ref(), replicas, sync_period));
     let prometheus = Prometheus::new(prometheus_url);
     let mut hpa = Hpa::new(rule.clone(), behavior, replicas, sync_period);
+    if options.once {
+        // The one value is one sync.
+        let value = prometheus.value(&rule.query)?;
+        let decision = rule.decide(value, hpa.replicas());
+        let sync = hpa.sync(0.0, value);
+        println!("t+   0s  {}  {}", describe(&rule, decision, sync.replicas_before), describe_syncs(&hpa, &[sync]));
+        return Ok(());
+    }
     let mut points = Vec::new();
     let started = Instant::now();
+    let interval = interval.as_secs_f64();
+    let mut next_poll = 0.0_f64;
+    let mut last_read = None;
     loop {
-        let elapsed = started.elapsed().as_secs_f64();
-        match prometheus.value(&rule.query) {
-            Ok(value) => {
-                let decision = rule.decide(value);
-                let before = hpa.replicas();
-                // Once, the one value is a sync; live, syncs come every sync period.
-                let synced = if options.once { Some(hpa.sync(elapsed, value)) } else { hpa.observe(elapsed, value) };
-                let hpa_text = match synced {
-                    Some(sync) => format!(
-                        "hpa {} replicas (sync: {before} -> {}, recommends {})",
-                        sync.replicas, sync.replicas, sync.recommendation
-                    ),
-                    None => format!("hpa {} replicas (no sync)", hpa.replicas()),
-                };
-                println!("t+{:>4}s  {}  {hpa_text}", elapsed as u64, describe(&rule, decision));
-                points.push(Point {
-                    at: elapsed,
-                    value: Some(value),
-                    desired: Some(decision.desired_replicas),
-                    replicas: hpa.replicas(),
-                });
+        let at = next_poll.min(hpa.next_sync());
+        if options.duration.is_some_and(|duration| at > duration.as_secs_f64()) {
+            return Ok(());
+        }
+        if let Some(wait) = Duration::from_secs_f64(at).checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let poll_due = next_poll <= at;
+        let sync_due = hpa.next_sync() <= at;
+        // Catch up rather than poll twice when a read was slow.
+        while next_poll <= at {
+            next_poll += interval;
+        }
+        let before = hpa.replicas();
+        if poll_due || !rule.use_cached_metrics {
+            match prometheus.value(&rule.query) {
+                Ok(value) => {
+                    last_read = Some((at, value));
+                    let syncs = hpa.read(at, value);
+                    let decision = rule.decide(value, before);
+                    println!("t+{:>4}s  {}  {}", at as u64, describe(&rule, decision, before), describe_syncs(&hpa, &syncs));
+                    points.push(Point { at, value: Some(value), desired: Some(decision.desired_replicas), replicas: hpa.replicas() });
+                }
+                // The next read may succeed; until then a sync has no metric
+                // and the HPA keeps its replicas.
+                Err(error) => {
+                    last_read = None;
+                    let syncs = hpa.read_failed(at);
+                    eprintln!("t+{:>4}s  error: {error:#}  {}", at as u64, describe_syncs(&hpa, &syncs));
+                    points.push(Point { at, value: None, desired: None, replicas: hpa.replicas() });
+                }
             }
-            // Once, an error is the answer; live, the next poll may succeed,
-            // and the HPA keeps its replicas without a metric.
-            Err(error) if options.once => return Err(error),
-            Err(error) => {
-                eprintln!("t+{:>4}s  error: {error:#}", elapsed as u64);
-                points.push(Point { at: elapsed, value: None, desired: None, replicas: hpa.replicas() });
+        } else if sync_due {
+            // useCachedMetrics: the sync gets the last poll's value.
+            let syncs = hpa.advance(at);
+            match last_read {
+                Some((read_at, value)) => {
+                    let decision = rule.decide(value, before);
+                    println!(
+                        "t+{:>4}s  {} (read at t+{}s)  {}",
+                        at as u64,
+                        describe(&rule, decision, before),
+                        read_at as u64,
+                        describe_syncs(&hpa, &syncs)
+                    );
+                    points.push(Point { at, value: Some(value), desired: Some(decision.desired_replicas), replicas: hpa.replicas() });
+                }
+                None => eprintln!("t+{:>4}s  no cached value  {}", at as u64, describe_syncs(&hpa, &syncs)),
             }
         }
         if let Some(path) = &options.chart {
             chart::write(path, &rule, &options.offered_load, &points)
                 .with_context(|| format!("cannot write the chart to {}", path.display()))?;
         }
-        if options.once || options.duration.is_some_and(|duration| started.elapsed() + interval > duration) {
-            return Ok(());
+    }
+}
+
+/// The header line on the HPA: which of the controller's paths it takes.
+fn describe_hpa(rule: &ScalingRule, behavior: Option<&Behavior>, replicas: u32, sync_period: f64) -> String {
+    let reads = if rule.use_cached_metrics {
+        "the value of KEDA's last poll (useCachedMetrics)"
+    } else {
+        "a value KEDA queries for it"
+    };
+    let common = format!(
+        "from {replicas} replicas, a sync every {sync_period}s with {reads}, tolerance {} (ratio within [{}, {}])",
+        scaling::hpa::TOLERANCE,
+        1.0 - scaling::hpa::TOLERANCE,
+        1.0 + scaling::hpa::TOLERANCE,
+    );
+    match behavior {
+        Some(behavior) => format!(
+            "hpa, behavior set (normalizeDesiredReplicasWithBehaviors): {common}, scale up {}, scale down {}",
+            describe_rules(&behavior.scale_up),
+            describe_rules(&behavior.scale_down),
+        ),
+        None => format!(
+            "hpa, no behavior (normalizeDesiredReplicas): {common}, scale up to at most max(2 × replicas, 4) a sync, \
+             scale down to the highest recommendation of the last {}s at once",
+            scaling::hpa::DOWNSCALE_STABILIZATION_SECONDS
+        ),
+    }
+}
+
+/// What the syncs a read ran did, or that none was due.
+fn describe_syncs(hpa: &Hpa, syncs: &[Sync]) -> String {
+    match syncs.last() {
+        Some(sync) => {
+            let recommends = sync.recommendation.map_or_else(|| "no metric".to_owned(), |r| format!("recommends {r}"));
+            format!("hpa {} replicas (sync: {} -> {}, {recommends})", sync.replicas, sync.replicas_before, sync.replicas)
         }
-        std::thread::sleep(interval);
+        None => format!("hpa {} replicas (no sync)", hpa.replicas()),
     }
 }
 
@@ -140,14 +215,22 @@ fn describe_rules(rules: &scaling::hpa::Rules) -> String {
     )
 }
 
-fn describe(rule: &ScalingRule, decision: Decision) -> String {
+
+fn describe(rule: &ScalingRule, decision: Decision, replicas: u32) -> String {
+    // What the HPA computes on: KEDA's adapter hands it thousandths.
+    let ratio = milli_units(decision.value) as f64 / milli_units(rule.threshold) as f64;
+    let (formula, wanted) = match rule.metric_type {
+        MetricType::AverageValue => (format!("ceil({:.3} / {})", decision.value, rule.threshold), ratio.ceil()),
+        MetricType::Value => (
+            format!("ceil({replicas} × {:.3} / {})", decision.value, rule.threshold),
+            (ratio * f64::from(replicas)).ceil(),
+        ),
+    };
     format!(
-        "value {value:.3}  active {active}  desired {desired} replicas (ceil({value:.3} / {threshold}) = {wanted}, within [{min}, {max}])",
+        "value {value:.3}  active {active}  desired {desired} replicas ({formula} = {wanted}, within [{min}, {max}])",
         value = decision.value,
         active = if decision.active { "yes" } else { "no" },
         desired = decision.desired_replicas,
-        threshold = rule.threshold,
-        wanted = (decision.value / rule.threshold).ceil(),
         min = rule.min_replicas,
         max = rule.max_replicas,
     )

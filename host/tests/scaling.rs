@@ -33,7 +33,7 @@ fn scaling_rule() -> ScalingRule {
 }
 
 fn scaling_behavior() -> scaling::hpa::Behavior {
-    scaling::hpa::Behavior::from_scaled_object(&scaled_object()).unwrap()
+    scaling::hpa::Behavior::from_scaled_object(&scaled_object()).unwrap().expect("the shipped ScaledObject sets a behavior")
 }
 
 /// A Prometheus server of its own, scraping what `runner scrape-config`
@@ -314,7 +314,7 @@ fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
     // value it holds; from one replica the scale-up policy bounds the step.
     let at = |replicas: u32| preview_hpa(&prometheus.preview(&["--replicas", &replicas.to_string()]));
     let (value_now, _, desired_now, hpa_from_desired) = at(desired);
-    if (value_now / (rule.threshold * f64::from(desired)) - 1.0).abs() <= scaling::hpa::TOLERANCE {
+    if scaling::hpa::metric_recommendation(rule.metric_type, value_now, rule.threshold, desired) == desired {
         assert_eq!(hpa_from_desired, desired, "within the tolerance at {value_now}");
     }
     let (_, _, desired_now_1, hpa_from_one) = at(1);
@@ -434,7 +434,7 @@ fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
     // Under load they reached the count the load asks for.
     let under_load: Vec<_> = lines.iter().filter(|line| (line.at as f64) + 1.0 < stopped_at).collect();
     let peak = under_load.last().unwrap().hpa;
-    let (low, high) = (rule.decide(0.8 * RATE).desired_replicas, rule.decide(1.2 * RATE).desired_replicas);
+    let (low, high) = (rule.decide(0.8 * RATE, 1).desired_replicas, rule.decide(1.2 * RATE, 1).desired_replicas);
     assert!((low..=high).contains(&peak) && peak > rule.min_replicas, "{peak} replicas under {RATE} req/s");
     assert!(under_load.iter().all(|line| line.hpa <= high), "never above what the load asks for");
     // After the stop they held for the stabilization window (less the one

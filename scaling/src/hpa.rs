@@ -1,45 +1,70 @@
-//! What the HorizontalPodAutoscaler that KEDA creates does with KEDA's
-//! desired count: the tolerance, the scale-up and scale-down policies, and
-//! the stabilization windows of `behavior`.
+//! What the HorizontalPodAutoscaler that KEDA creates does with the metric
+//! KEDA serves it, sync by sync: the tolerance, the stabilization windows and
+//! the rate limits, on both of the controller's paths (an HPA with
+//! `behavior`, and one without).
 //!
-//! Modelled from the documentation, not from a cluster:
-//! - Kubernetes, "Horizontal Pod Autoscaling",
-//!   <https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/>:
-//!   "Algorithm details" (desired = ceil(current × value / target), the 0.1
-//!   tolerance), "Configurable scaling behavior" (policies, periodSeconds,
-//!   selectPolicy, the stabilization window) and "Default Behavior";
-//! - KEDA 2.20, "ScaledObject specification",
-//!   <https://keda.sh/docs/2.20/reference/scaledobject-spec/>: `pollingInterval`,
-//!   `minReplicaCount`/`maxReplicaCount` (the HPA's min and max), and
-//!   `advanced.horizontalPodAutoscalerConfig.behavior`, handed to the HPA
-//!   unchanged; and "Scaling Deployments",
-//!   <https://keda.sh/docs/2.20/concepts/scaling-deployments/>: KEDA serves
-//!   the trigger to the HPA as an External metric with target
-//!   `AverageValue = threshold`.
+//! Modelled from the controller's code, Kubernetes v1.35.4 (the version the
+//! project's schemas pin), `pkg/controller/podautoscaler`:
+//! - `horizontal.go`: `reconcileAutoscaler` (one sync) and
+//!   `recordInitialRecommendation`; without `behavior`,
+//!   `normalizeDesiredReplicas` with `stabilizeRecommendation`,
+//!   `convertDesiredReplicasWithRules` and `calculateScaleUpLimit`; with it,
+//!   `normalizeDesiredReplicasWithBehaviors` with
+//!   `stabilizeRecommendationWithBehaviors`,
+//!   `convertDesiredReplicasWithBehaviorRate`,
+//!   `calculateScaleUpLimitWithScalingRules` and
+//!   `calculateScaleDownLimitWithBehaviors`; the scale events of
+//!   `storeScaleEvent`, `markScaleEventsOutdated` and
+//!   `getReplicasChangePerPeriod`;
+//! - `replica_calculator.go`: `GetExternalPerPodMetricReplicas`
+//!   (`AverageValue`), `GetExternalMetricReplicas` (`Value`) and
+//!   `Tolerances.isWithin`;
+//! - `pkg/apis/autoscaling/v2/defaults.go`: what the API server fills into a
+//!   `behavior` that sets only part of itself;
+//! - `rate_limiters.go`: the work queue brings each HPA back 15 s after its
+//!   last sync (`--horizontal-pod-autoscaler-sync-period`).
 //!
-//! The HPA asks for the metric on every sync of the controller manager
-//! (`--horizontal-pod-autoscaler-sync-period`, 15 s by default), and KEDA
-//! queries Prometheus for each of those asks unless the trigger sets
-//! `useCachedMetrics`, in which case it answers with the value from its last
-//! `pollingInterval` poll. [`Hpa::observe`] takes every value the preview
-//! reads and runs one HPA sync whenever a sync period has passed, with the
-//! newest value: the preview polls every `pollingInterval`, so the value a
-//! sync sees is at most one polling interval old, as with `useCachedMetrics`.
-
-use std::collections::VecDeque;
+//! And KEDA v2.20.2: `controllers/keda/hpa.go` (the HPA gets the
+//! ScaledObject's `behavior`, or none), `GetHPAMinReplicas` (at least 1),
+//! `pkg/scalers/scaler.go` (the metric and target in thousandths, see
+//! [`crate::keda::milli_units`]) and `pkg/scaling/scale_handler.go` (KEDA
+//! queries Prometheus for each of the HPA's asks unless the trigger sets
+//! `useCachedMetrics`).
+//!
+//! Where older versions differ: before 1.33 the tolerance test was
+//! `math.Abs(1.0-usageRatio) <= tolerance`, which in floating point puts a
+//! ratio of exactly 1.1 outside (1.1 − 1.0 is 0.10000000000000009); 1.33's
+//! `isWithin` compares `usageRatio <= 1.0+tolerance` and holds it. 1.35 turns
+//! the `HPAConfigurableTolerance` gate (beta) on by default, so a `behavior`
+//! may set its own `tolerance`; the model refuses that field rather than
+//! guess. KEDA up to 2.19 truncated `value × 1000` where 2.20 rounds.
+//!
+//! Time: the model's syncs are exactly one sync period apart. In a cluster
+//! the work queue re-adds an HPA 15 s after its reconcile ends, so syncs are
+//! 15 s plus the reconcile's own milliseconds apart, and a record made n
+//! syncs ago is always a little more than n × 15 s old. The model therefore
+//! counts a record exactly one window old as outside the window, whichever
+//! way the code compares (`After(cutoff)` or `Before(cutoff)`): see
+//! [`within`].
 
 use anyhow::{Context, Result, bail};
 use serde_yaml_ng::Value;
 
-use crate::keda::ScalingRule;
+use crate::keda::{MetricType, ScalingRule, milli_units};
 use crate::manifests::ScaledObject;
 
-/// The HPA's tolerance: no change while value / (threshold × replicas) is
-/// within 1 ± 0.1 ("Algorithm details").
+/// kube-controller-manager's default `--horizontal-pod-autoscaler-tolerance`:
+/// no change while the usage ratio is within [0.9, 1.1] (`Tolerances.isWithin`).
 pub const TOLERANCE: f64 = 0.1;
 
 /// kube-controller-manager's default `--horizontal-pod-autoscaler-sync-period`.
 pub const DEFAULT_SYNC_PERIOD_SECONDS: f64 = 15.0;
+
+/// kube-controller-manager's default
+/// `--horizontal-pod-autoscaler-downscale-stabilization` (5 minutes): the
+/// scale-down window of an HPA without `behavior`, and of a `behavior.scaleDown`
+/// that sets none (`maybeInitScaleDownStabilizationWindow`).
+pub const DOWNSCALE_STABILIZATION_SECONDS: u32 = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PolicyType {
@@ -67,7 +92,8 @@ pub enum SelectPolicy {
     Disabled,
 }
 
-/// `behavior.scaleUp` or `behavior.scaleDown`.
+/// `behavior.scaleUp` or `behavior.scaleDown`, with the API server's
+/// defaults filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rules {
     pub stabilization_window_seconds: u32,
@@ -82,33 +108,39 @@ pub struct Behavior {
 }
 
 impl Rules {
-    /// "Default Behavior": scale up by the larger of 100 % and 4 pods every
+    /// What the API server puts in `behavior.scaleUp` when a `behavior` leaves
+    /// it out (`defaultHPAScaleUpRules`): the larger of 4 pods and 100 % per
     /// 15 s, without stabilization.
     pub fn default_scale_up() -> Self {
         Rules {
             stabilization_window_seconds: 0,
             select_policy: SelectPolicy::Max,
             policies: vec![
-                Policy { kind: PolicyType::Percent, value: 100, period_seconds: 15 },
                 Policy { kind: PolicyType::Pods, value: 4, period_seconds: 15 },
+                Policy { kind: PolicyType::Percent, value: 100, period_seconds: 15 },
             ],
         }
     }
 
-    /// "Default Behavior": scale down to the highest recommendation of the
-    /// last 300 s, by up to 100 % every 15 s.
+    /// `defaultHPAScaleDownRules`: 100 % per 15 s. The API server leaves the
+    /// window unset and the controller fills in its
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`, 300 s by default.
     pub fn default_scale_down() -> Self {
         Rules {
-            stabilization_window_seconds: 300,
+            stabilization_window_seconds: DOWNSCALE_STABILIZATION_SECONDS,
             select_policy: SelectPolicy::Max,
             policies: vec![Policy { kind: PolicyType::Percent, value: 100, period_seconds: 15 }],
         }
     }
 
-    /// The fields a ScaledObject sets replace the default's; the rest stay
-    /// (the API server fills a partial `scaleUp` or `scaleDown` the same way).
+    /// The fields a ScaledObject sets replace the default's and the rest stay,
+    /// field by field, as the API server's `copyHPAScalingRules` fills them; a
+    /// `policies` list replaces the default list whole.
     fn parse(value: &Value, path: &str, defaults: Rules) -> Result<Rules> {
         let mut rules = defaults;
+        if value.is_null() {
+            return Ok(rules);
+        }
         for (key, field) in mapping(value, path)? {
             let field_path = format!("{path}.{key}");
             match key.as_str() {
@@ -140,6 +172,11 @@ impl Rules {
                         .map(|(index, item)| Policy::parse(item, &format!("{field_path}[{index}]")))
                         .collect::<Result<_>>()?;
                 }
+                // Beta and on by default in 1.35 (`HPAConfigurableTolerance`).
+                "tolerance" => bail!(
+                    "{field_path} is not modelled: Kubernetes 1.35 honours a per-direction tolerance, \
+                     and the model has only the controller's 0.1"
+                ),
                 _ => bail!(
                     "{field_path} is not modelled (known: stabilizationWindowSeconds, selectPolicy, policies); \
                      the preview will not guess what the HPA does with it"
@@ -202,17 +239,21 @@ fn integer(value: &Value, path: &str) -> Result<u32> {
 }
 
 impl Default for Behavior {
+    /// An empty `behavior: {}` as the API server fills it in.
     fn default() -> Self {
         Behavior { scale_up: Rules::default_scale_up(), scale_down: Rules::default_scale_down() }
     }
 }
 
 impl Behavior {
-    /// The behavior KEDA hands the HPA: `spec.advanced` of the ScaledObject,
-    /// over the HPA's defaults. Any field the model does not know is an
-    /// error naming it, never ignored.
-    pub fn from_scaled_object(scaled_object: &ScaledObject) -> Result<Behavior> {
-        let mut behavior = Behavior::default();
+    /// The behavior KEDA hands the HPA (`controllers/keda/hpa.go`): the
+    /// ScaledObject's `advanced.horizontalPodAutoscalerConfig.behavior`, over
+    /// the API server's defaults, or `None` when the ScaledObject sets none:
+    /// then the HPA has no `behavior` at all and the controller takes its
+    /// other path ([`Hpa`]), which is not the defaults written out. Any field
+    /// the model does not know is an error naming it, never ignored.
+    pub fn from_scaled_object(scaled_object: &ScaledObject) -> Result<Option<Behavior>> {
+        let mut behavior = None;
         let Some(advanced) = &scaled_object.spec.advanced else {
             return Ok(behavior);
         };
@@ -226,7 +267,8 @@ impl Behavior {
                         match key.as_str() {
                             // Only the HPA's name.
                             "name" => {}
-                            "behavior" => behavior = Behavior::parse(field)?,
+                            "behavior" if field.is_null() => behavior = None,
+                            "behavior" => behavior = Some(Behavior::parse(field)?),
                             _ => bail!("{path}.{key} is not modelled (known: name, behavior)"),
                         }
                     }
@@ -255,49 +297,292 @@ impl Behavior {
     }
 }
 
+/// Whether a record stamped `then` is still inside a window of `seconds` at
+/// `now`. The code keeps a record while its stamp is `After(now − window)`
+/// and calls it old when it is `Before(now − window)`; with syncs a few
+/// milliseconds more than one period apart (see the module's note on time) a
+/// record exactly a whole number of periods old is always just outside, so
+/// the boundary is open here.
+pub fn within(then: f64, now: f64, seconds: u32) -> bool {
+    now - then < f64::from(seconds)
+}
+
+/// One unstabilized recommendation the controller keeps per HPA
+/// (`timestampedRecommendation`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recommendation {
+    pub replicas: u32,
+    pub at: f64,
+}
+
+/// One change of the replicas, kept per HPA and per direction
+/// (`timestampedScaleEvent`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScaleEvent {
+    /// How many replicas were added, or removed (never negative).
+    pub replica_change: u32,
+    pub at: f64,
+    /// Older than the longest policy period of its direction when an event
+    /// of that direction was last stored, and so free to be overwritten.
+    pub outdated: bool,
+}
+
+/// Both stabilization paths store the newest recommendation the same way:
+/// over the last record found old (the code keeps only the index of the last
+/// one it saw), or appended when none is.
+fn store_recommendation(recommendations: &mut Vec<Recommendation>, old: Option<usize>, newest: Recommendation) {
+    match old {
+        Some(index) => recommendations[index] = newest,
+        None => recommendations.push(newest),
+    }
+}
+
+/// `stabilizeRecommendation`, the path of an HPA without `behavior`: the
+/// highest of `desired` and every recommendation of the last `window`
+/// seconds. Not bounded by the current replicas: a higher recommendation
+/// in the window can scale up.
+pub fn stabilize_without_behavior(
+    recommendations: &mut Vec<Recommendation>,
+    now: f64,
+    desired: u32,
+    window: u32,
+) -> u32 {
+    let mut highest = desired;
+    let mut old = None;
+    for (index, recommendation) in recommendations.iter().enumerate() {
+        if !within(recommendation.at, now, window) {
+            old = Some(index);
+        } else {
+            highest = highest.max(recommendation.replicas);
+        }
+    }
+    store_recommendation(recommendations, old, Recommendation { replicas: desired, at: now });
+    highest
+}
+
+/// `stabilizeRecommendationWithBehaviors`: the current replicas, raised to
+/// the lowest recommendation of the scale-up window and lowered to the
+/// highest of the scale-down window (`desired` counts in both). A record is
+/// old only once it has left both windows.
+pub fn stabilize_with_behavior(
+    recommendations: &mut Vec<Recommendation>,
+    now: f64,
+    current: u32,
+    desired: u32,
+    scale_up_window: u32,
+    scale_down_window: u32,
+) -> u32 {
+    let (mut up, mut down) = (desired, desired);
+    let mut old = None;
+    for (index, recommendation) in recommendations.iter().enumerate() {
+        let in_up = within(recommendation.at, now, scale_up_window);
+        let in_down = within(recommendation.at, now, scale_down_window);
+        if in_up {
+            up = up.min(recommendation.replicas);
+        }
+        if in_down {
+            down = down.max(recommendation.replicas);
+        }
+        if !in_up && !in_down {
+            old = Some(index);
+        }
+    }
+    store_recommendation(recommendations, old, Recommendation { replicas: desired, at: now });
+    current.max(up).min(down)
+}
+
+/// `getReplicasChangePerPeriod`: the replicas added (or removed) by the
+/// events of the last `period_seconds`, outdated or not.
+pub fn replicas_changed_within(events: &[ScaleEvent], now: f64, period_seconds: u32) -> u32 {
+    events.iter().filter(|event| within(event.at, now, period_seconds)).map(|event| event.replica_change).sum()
+}
+
+/// `storeScaleEvent` for one direction: `markScaleEventsOutdated` flags the
+/// events older than that direction's longest policy period, and the new
+/// event overwrites the last flagged one, or is appended. So an event of one
+/// direction lives only as long as its own direction's longest period, and
+/// the other direction's limit, which counts it over its own periods, no
+/// longer sees it once it has been overwritten.
+pub fn store_scale_event(events: &mut Vec<ScaleEvent>, now: f64, replica_change: u32, longest_policy_period: u32) {
+    let mut old = None;
+    for (index, event) in events.iter_mut().enumerate() {
+        if !within(event.at, now, longest_policy_period) {
+            event.outdated = true;
+        }
+        if event.outdated {
+            old = Some(index);
+        }
+    }
+    let newest = ScaleEvent { replica_change, at: now, outdated: false };
+    match old {
+        Some(index) => events[index] = newest,
+        None => events.push(newest),
+    }
+}
+
+/// `getLongestPolicyPeriod`.
+fn longest_policy_period(rules: &Rules) -> u32 {
+    rules.policies.iter().map(|policy| policy.period_seconds).max().unwrap_or(0)
+}
+
+/// The replicas at the start of `period_seconds`: the current ones less what
+/// was added and plus what was removed within it, as both limits count them.
+fn period_start(current: u32, up: &[ScaleEvent], down: &[ScaleEvent], now: f64, period_seconds: u32) -> i64 {
+    i64::from(current) - i64::from(replicas_changed_within(up, now, period_seconds))
+        + i64::from(replicas_changed_within(down, now, period_seconds))
+}
+
+/// `calculateScaleUpLimitWithScalingRules`.
+pub fn scale_up_limit(current: u32, up: &[ScaleEvent], down: &[ScaleEvent], rules: &Rules, now: f64) -> i64 {
+    let proposals = rules.policies.iter().map(|policy| {
+        let start = period_start(current, up, down, now, policy.period_seconds);
+        match policy.kind {
+            PolicyType::Pods => start + i64::from(policy.value),
+            // Rounded up, or a small deployment could never grow.
+            PolicyType::Percent => (start as f64 * (1.0 + f64::from(policy.value) / 100.0)).ceil() as i64,
+        }
+    });
+    match rules.select_policy {
+        SelectPolicy::Disabled => i64::from(current),
+        SelectPolicy::Max => proposals.max().unwrap_or(i64::from(i32::MIN)),
+        SelectPolicy::Min => proposals.min().unwrap_or(i64::from(i32::MAX)),
+    }
+}
+
+/// `calculateScaleDownLimitWithBehaviors`.
+pub fn scale_down_limit(current: u32, up: &[ScaleEvent], down: &[ScaleEvent], rules: &Rules, now: f64) -> i64 {
+    let proposals = rules.policies.iter().map(|policy| {
+        let start = period_start(current, up, down, now, policy.period_seconds);
+        match policy.kind {
+            PolicyType::Pods => start - i64::from(policy.value),
+            // Truncated (Go's int32 conversion): the pods removed round up.
+            PolicyType::Percent => (start as f64 * (1.0 - f64::from(policy.value) / 100.0)) as i64,
+        }
+    });
+    // The largest change down is the lowest count.
+    match rules.select_policy {
+        SelectPolicy::Disabled => i64::from(current),
+        SelectPolicy::Max => proposals.min().unwrap_or(i64::from(i32::MAX)),
+        SelectPolicy::Min => proposals.max().unwrap_or(i64::from(i32::MIN)),
+    }
+}
+
+/// `calculateScaleUpLimit`, the only rate limit of an HPA without
+/// `behavior`: twice the current replicas or 4, whichever is more, per sync,
+/// with no memory of earlier syncs.
+pub fn scale_up_limit_without_behavior(current: u32) -> u32 {
+    current.saturating_mul(2).max(4)
+}
+
+/// `convertDesiredReplicasWithRules`: [min, min(max, the scale-up limit)];
+/// scaling down has no rate limit on this path.
+pub fn convert_without_behavior(current: u32, desired: u32, min: u32, max: u32) -> u32 {
+    let highest = max.min(scale_up_limit_without_behavior(current));
+    if desired < min {
+        min
+    } else if desired > highest {
+        highest
+    } else {
+        desired
+    }
+}
+
+/// The HPA's count for the external metric KEDA serves, before any
+/// stabilization: `GetExternalPerPodMetricReplicas` for `AverageValue`
+/// (value / (target × replicas) is the usage ratio; outside the tolerance,
+/// ceil(value / target)) and `GetExternalMetricReplicas` for `Value` (value /
+/// target is the ratio; outside the tolerance, ceil(ratio × ready pods), the
+/// ready pods being the replicas here). Both work on the thousandths KEDA's
+/// adapter hands over, not on the query's float.
+pub fn metric_recommendation(metric_type: MetricType, value: f64, threshold: f64, current: u32) -> u32 {
+    let usage = milli_units(value) as f64;
+    let target = milli_units(threshold) as f64;
+    if current == 0 {
+        // Unreachable from a sync (the HPA does not act at 0 replicas); the
+        // code's answer for 0 is ceil of the ratio.
+        return saturate((usage / target).ceil());
+    }
+    match metric_type {
+        MetricType::AverageValue => {
+            if within_tolerance(usage / (target * f64::from(current))) {
+                current
+            } else {
+                saturate((usage / target).ceil())
+            }
+        }
+        MetricType::Value => {
+            let usage_ratio = usage / target;
+            if within_tolerance(usage_ratio) { current } else { saturate((usage_ratio * f64::from(current)).ceil()) }
+        }
+    }
+}
+
+/// `Tolerances.isWithin` (1.33 and later) with the controller's default
+/// tolerance in both directions: 1 − 0.1 ≤ ratio ≤ 1 + 0.1, both ends
+/// included. `1.0 + 0.1` is the same double as a ratio of 1.1, so 44 against
+/// 4 × 10 holds; the older `|1 − ratio| ≤ 0.1` did not.
+pub fn within_tolerance(usage_ratio: f64) -> bool {
+    ((1.0 - TOLERANCE)..=(1.0 + TOLERANCE)).contains(&usage_ratio)
+}
+
+/// Go converts a too-large ratio to `math.MaxInt32`; the model saturates the same way.
+fn saturate(replicas: f64) -> u32 {
+    if replicas.is_nan() || replicas <= 0.0 {
+        0
+    } else {
+        replicas.min(f64::from(i32::MAX)) as u32
+    }
+}
+
 /// One sync of the modelled HPA.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sync {
     /// Seconds since the model started.
     pub at: f64,
-    pub value: f64,
-    /// KEDA's ceil(value / threshold) within [min, max].
-    pub keda_desired: u32,
-    /// The HPA's recommendation from the metric, after the tolerance.
-    pub recommendation: u32,
+    /// The value KEDA answered the HPA's ask with; `None` when there was none
+    /// yet (the sync fails to get the metric and changes nothing).
+    pub value: Option<f64>,
+    /// The HPA's count from the metric, after the tolerance and before
+    /// stabilization; `None` when the sync did not compute one (no metric,
+    /// 0 replicas, or replicas outside [min, max]).
+    pub recommendation: Option<u32>,
     /// The replicas before and after this sync.
     pub replicas_before: u32,
     pub replicas: u32,
 }
 
-/// The HPA's state between syncs: the replicas, its past recommendations
-/// (for the stabilization windows) and its past scale events (for the
-/// policies' periods).
+/// The HPA's state between syncs, as the controller keeps it per HPA: the
+/// replicas, its past recommendations (for the stabilization windows) and
+/// its past scale events per direction (for the policies' periods), and the
+/// value KEDA read last.
 #[derive(Clone, Debug)]
 pub struct Hpa {
     rule: ScalingRule,
-    behavior: Behavior,
+    /// `None`: the HPA has no `behavior` (the ScaledObject sets none).
+    behavior: Option<Behavior>,
     sync_period_seconds: f64,
     replicas: u32,
     next_sync: f64,
-    recommendations: VecDeque<(f64, u32)>,
-    /// (time, replicas added) and (time, replicas removed).
-    scale_up_events: VecDeque<(f64, u32)>,
-    scale_down_events: VecDeque<(f64, u32)>,
+    last_value: Option<f64>,
+    recommendations: Vec<Recommendation>,
+    scale_up_events: Vec<ScaleEvent>,
+    scale_down_events: Vec<ScaleEvent>,
 }
 
 impl Hpa {
-    /// An HPA with `replicas` running, syncing first at time 0.
-    pub fn new(rule: ScalingRule, behavior: Behavior, replicas: u32, sync_period_seconds: f64) -> Hpa {
+    /// An HPA with `replicas` running, syncing first at time 0 and then every
+    /// `sync_period_seconds`.
+    pub fn new(rule: ScalingRule, behavior: Option<Behavior>, replicas: u32, sync_period_seconds: f64) -> Hpa {
         Hpa {
             rule,
             behavior,
             sync_period_seconds,
             replicas,
             next_sync: 0.0,
-            recommendations: VecDeque::new(),
-            scale_up_events: VecDeque::new(),
-            scale_down_events: VecDeque::new(),
+            last_value: None,
+            recommendations: Vec::new(),
+            scale_up_events: Vec::new(),
+            scale_down_events: Vec::new(),
         }
     }
 
@@ -305,150 +590,147 @@ impl Hpa {
         self.replicas
     }
 
-    /// The newest value, read at `at` seconds: runs a sync when one is due
-    /// and returns it.
-    pub fn observe(&mut self, at: f64, value: f64) -> Option<Sync> {
-        if at < self.next_sync {
-            return None;
-        }
-        // Syncs come every period, whenever the values arrive.
-        while self.next_sync <= at {
-            self.next_sync += self.sync_period_seconds;
-        }
-        Some(self.sync(at, value))
+    pub fn behavior(&self) -> Option<&Behavior> {
+        self.behavior.as_ref()
     }
 
-    /// One reconcile of the HPA at `at` with the metric `value`.
+    /// When the next sync is due.
+    pub fn next_sync(&self) -> f64 {
+        self.next_sync
+    }
+
+    /// KEDA read `value` at `at` (a `pollingInterval` poll, or its query for
+    /// one of the HPA's asks): the syncs due before `at` run with the value
+    /// read before, a sync due at `at` with this one.
+    pub fn read(&mut self, at: f64, value: f64) -> Vec<Sync> {
+        let mut syncs = self.run_syncs(|due| due < at);
+        self.last_value = Some(value);
+        syncs.extend(self.run_syncs(|due| due <= at));
+        syncs
+    }
+
+    /// KEDA's read at `at` failed (Prometheus unreachable, a bad result): the
+    /// syncs due before `at` run with the value read before; from `at` on
+    /// there is no value, so a sync fails to get the metric and keeps the
+    /// replicas until a read succeeds (KEDA's cache, too, keeps the error).
+    pub fn read_failed(&mut self, at: f64) -> Vec<Sync> {
+        let mut syncs = self.run_syncs(|due| due < at);
+        self.last_value = None;
+        syncs.extend(self.run_syncs(|due| due <= at));
+        syncs
+    }
+
+    /// The syncs due up to `at`, each with the value KEDA read last: the
+    /// HPA's own period, whatever KEDA's `pollingInterval`.
+    pub fn advance(&mut self, at: f64) -> Vec<Sync> {
+        self.run_syncs(|due| due <= at)
+    }
+
+    fn run_syncs(&mut self, due: impl Fn(f64) -> bool) -> Vec<Sync> {
+        let mut syncs = Vec::new();
+        while due(self.next_sync) {
+            let at = self.next_sync;
+            syncs.push(self.reconcile(at, self.last_value));
+            self.next_sync += self.sync_period_seconds;
+        }
+        syncs
+    }
+
+    /// One sync at `at` with the metric `value`, outside the schedule (the
+    /// preview's `--once`, and the tests).
     pub fn sync(&mut self, at: f64, value: f64) -> Sync {
+        self.reconcile(at, Some(value))
+    }
+
+    /// `reconcileAutoscaler`.
+    fn reconcile(&mut self, at: f64, value: Option<f64>) -> Sync {
         let current = self.replicas;
-        let (min, max) = (self.rule.min_replicas, self.rule.max_replicas);
-        let keda_desired = self.rule.decide(value).desired_replicas;
-        let recommendation = metric_recommendation(value, self.rule.threshold, current);
+        // `recordInitialRecommendation`: on the HPA's first sync the controller
+        // records the current replicas as a recommendation, before anything
+        // else. It sits in both stabilization windows: a scale-down waits until
+        // it has left the scale-down window, a scale-up (with a window) until
+        // it has left the scale-up window.
+        if self.recommendations.is_empty() {
+            self.recommendations.push(Recommendation { replicas: current, at });
+        }
+        // KEDA's `GetHPAMinReplicas`: a minReplicaCount of 0 gives the HPA 1.
+        let min = self.rule.min_replicas.max(1);
+        let max = self.rule.max_replicas;
+        let mut recommendation = None;
         let replicas = if current == 0 {
-            // The HPA is idle at 0; KEDA alone activates from there.
+            // "scaling is disabled since the replica count of the target is
+            // zero": KEDA alone activates from there.
             current
         } else if current > max {
             max
-        } else if current < min.max(1) {
-            min.max(1)
+        } else if current < min {
+            min
+        } else if let Some(value) = value {
+            let metric = metric_recommendation(self.rule.metric_type, value, self.rule.threshold, current);
+            recommendation = Some(metric);
+            match &self.behavior {
+                None => {
+                    let stabilized = stabilize_without_behavior(
+                        &mut self.recommendations,
+                        at,
+                        metric,
+                        DOWNSCALE_STABILIZATION_SECONDS,
+                    );
+                    convert_without_behavior(current, stabilized, min, max)
+                }
+                Some(behavior) => {
+                    let stabilized = stabilize_with_behavior(
+                        &mut self.recommendations,
+                        at,
+                        current,
+                        metric,
+                        behavior.scale_up.stabilization_window_seconds,
+                        behavior.scale_down.stabilization_window_seconds,
+                    );
+                    self.convert_with_behavior_rate(at, current, stabilized, min, max)
+                }
+            }
         } else {
-            self.recommendations.push_back((at, recommendation));
-            let stabilized = self.stabilize(at, recommendation);
-            self.limit_rate(at, stabilized)
+            // No metric: the sync fails (`FailedGetExternalMetric`) and nothing changes.
+            current
         };
-        if replicas > current {
-            self.scale_up_events.push_back((at, replicas - current));
-        } else if replicas < current {
-            self.scale_down_events.push_back((at, current - replicas));
+        if replicas != current {
+            self.store_scale_event(at, current, replicas);
         }
         self.replicas = replicas;
-        self.forget_before(at);
-        Sync { at, value, keda_desired, recommendation, replicas_before: current, replicas }
+        Sync { at, value, recommendation, replicas_before: current, replicas }
     }
 
-    /// "Stabilization window": up to the lowest recommendation of the
-    /// scale-up window, down to the highest of the scale-down window.
-    fn stabilize(&self, at: f64, recommendation: u32) -> u32 {
-        let within = |window: u32| {
-            let cutoff = at - f64::from(window);
-            self.recommendations.iter().filter(move |(time, _)| *time > cutoff).map(|(_, r)| *r)
-        };
-        let up = within(self.behavior.scale_up.stabilization_window_seconds)
-            .chain([recommendation])
-            .min()
-            .unwrap_or(recommendation);
-        let down = within(self.behavior.scale_down.stabilization_window_seconds)
-            .chain([recommendation])
-            .max()
-            .unwrap_or(recommendation);
-        self.replicas.max(up).min(down)
-    }
-
-    /// "Scaling policies", and [min, max].
-    fn limit_rate(&self, at: f64, desired: u32) -> u32 {
-        let current = self.replicas;
-        let (min, max) = (self.rule.min_replicas.max(1), self.rule.max_replicas);
+    /// `convertDesiredReplicasWithBehaviorRate`: the stabilized count within
+    /// the direction's policy limit (never past the current replicas the
+    /// wrong way) and [min, max].
+    fn convert_with_behavior_rate(&self, at: f64, current: u32, desired: u32, min: u32, max: u32) -> u32 {
+        let behavior = self.behavior.as_ref().expect("only on the behavior path");
+        let (up, down) = (&self.scale_up_events, &self.scale_down_events);
         if desired > current {
-            let limit = self.scale_up_limit(at).max(current);
-            desired.min(limit).min(max)
+            let limit = scale_up_limit(current, up, down, &behavior.scale_up, at).max(i64::from(current));
+            let highest = i64::from(max).min(limit);
+            if i64::from(desired) > highest { clamp_u32(highest) } else { desired }
         } else if desired < current {
-            let limit = self.scale_down_limit(at).min(current);
-            desired.max(limit).max(min)
+            let limit = scale_down_limit(current, up, down, &behavior.scale_down, at).min(i64::from(current));
+            let lowest = i64::from(min).max(limit);
+            if i64::from(desired) < lowest { clamp_u32(lowest) } else { desired }
         } else {
             desired
         }
     }
 
-    /// The replicas at the start of each policy's period, and what the policy
-    /// allows from there.
-    fn period_start(&self, at: f64, period_seconds: u32) -> i64 {
-        let cutoff = at - f64::from(period_seconds);
-        let sum = |events: &VecDeque<(f64, u32)>| -> i64 {
-            events.iter().filter(|(time, _)| *time > cutoff).map(|(_, n)| i64::from(*n)).sum()
+    /// `storeScaleEvent`: only with `behavior` (without it nothing reads
+    /// them), in the direction of the change.
+    fn store_scale_event(&mut self, at: f64, before: u32, after: u32) {
+        let Some(behavior) = &self.behavior else {
+            return;
         };
-        i64::from(self.replicas) - sum(&self.scale_up_events) + sum(&self.scale_down_events)
-    }
-
-    fn scale_up_limit(&self, at: f64) -> u32 {
-        let rules = &self.behavior.scale_up;
-        let proposals = rules.policies.iter().map(|policy| {
-            let start = self.period_start(at, policy.period_seconds);
-            match policy.kind {
-                PolicyType::Pods => start + i64::from(policy.value),
-                // Rounded up, or a small deployment could never grow.
-                PolicyType::Percent => (start as f64 * (1.0 + f64::from(policy.value) / 100.0)).ceil() as i64,
-            }
-        });
-        let limit = match rules.select_policy {
-            SelectPolicy::Disabled => return self.replicas,
-            SelectPolicy::Max => proposals.max(),
-            SelectPolicy::Min => proposals.min(),
-        };
-        clamp_u32(limit.unwrap_or(i64::from(self.replicas)))
-    }
-
-    fn scale_down_limit(&self, at: f64) -> u32 {
-        let rules = &self.behavior.scale_down;
-        let proposals = rules.policies.iter().map(|policy| {
-            let start = self.period_start(at, policy.period_seconds);
-            match policy.kind {
-                PolicyType::Pods => start - i64::from(policy.value),
-                // Truncated: the pods removed are rounded up.
-                PolicyType::Percent => (start as f64 * (1.0 - f64::from(policy.value) / 100.0)) as i64,
-            }
-        });
-        // Max allows the largest change, which for scaling down is the lowest count.
-        let limit = match rules.select_policy {
-            SelectPolicy::Disabled => return self.replicas,
-            SelectPolicy::Max => proposals.min(),
-            SelectPolicy::Min => proposals.max(),
-        };
-        clamp_u32(limit.unwrap_or(i64::from(self.replicas)))
-    }
-
-    fn forget_before(&mut self, at: f64) {
-        let longest_window = self
-            .behavior
-            .scale_up
-            .stabilization_window_seconds
-            .max(self.behavior.scale_down.stabilization_window_seconds);
-        let longest_period = self
-            .behavior
-            .scale_up
-            .policies
-            .iter()
-            .chain(&self.behavior.scale_down.policies)
-            .map(|policy| policy.period_seconds)
-            .max()
-            .unwrap_or(0);
-        let keep_after = |seconds: u32| at - f64::from(seconds);
-        while self.recommendations.front().is_some_and(|(time, _)| *time <= keep_after(longest_window)) {
-            self.recommendations.pop_front();
-        }
-        for events in [&mut self.scale_up_events, &mut self.scale_down_events] {
-            while events.front().is_some_and(|(time, _)| *time <= keep_after(longest_period)) {
-                events.pop_front();
-            }
+        if after > before {
+            store_scale_event(&mut self.scale_up_events, at, after - before, longest_policy_period(&behavior.scale_up));
+        } else {
+            let longest = longest_policy_period(&behavior.scale_down);
+            store_scale_event(&mut self.scale_down_events, at, before - after, longest);
         }
     }
 }
@@ -457,33 +739,18 @@ fn clamp_u32(value: i64) -> u32 {
     value.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-/// The HPA's count for an External metric with target AverageValue =
-/// threshold: unchanged while value / (threshold × current) is within the
-/// tolerance, else ceil(value / threshold).
-pub fn metric_recommendation(value: f64, threshold: f64, current: u32) -> u32 {
-    if current == 0 {
-        return 0;
-    }
-    let usage_ratio = value / (threshold * f64::from(current));
-    if (usage_ratio - 1.0).abs() <= TOLERANCE {
-        current
-    } else {
-        clamp_u32((value / threshold).ceil().max(0.0) as i64)
-    }
-}
-
-/// The replicas the HPA would have after each value of `history` (seconds
-/// since the start, value), starting from `replicas`, syncing every
-/// `sync_period_seconds`: a pure function of its arguments.
+/// The syncs of an HPA starting from `replicas`, syncing every
+/// `sync_period_seconds`, when KEDA reads the values of `history` (seconds
+/// since the start, value) at those times: a pure function of its arguments.
 pub fn replay(
     rule: &ScalingRule,
-    behavior: &Behavior,
+    behavior: Option<&Behavior>,
     replicas: u32,
     sync_period_seconds: f64,
     history: &[(f64, f64)],
 ) -> Vec<Sync> {
-    let mut hpa = Hpa::new(rule.clone(), behavior.clone(), replicas, sync_period_seconds);
-    history.iter().filter_map(|&(at, value)| hpa.observe(at, value)).collect()
+    let mut hpa = Hpa::new(rule.clone(), behavior.cloned(), replicas, sync_period_seconds);
+    history.iter().flat_map(|&(at, value)| hpa.read(at, value)).collect()
 }
 
 #[cfg(test)]
@@ -499,7 +766,18 @@ mod tests {
             min_replicas: min,
             max_replicas: max,
             polling_interval_seconds: 15,
+            metric_type: MetricType::AverageValue,
+            use_cached_metrics: false,
         }
+    }
+
+    fn with_behavior(yaml: &str) -> Option<Behavior> {
+        Some(behavior(yaml).unwrap().expect("a behavior"))
+    }
+
+    /// The defaults of an empty `behavior: {}` as the API server fills them in.
+    fn default_behavior() -> Option<Behavior> {
+        Some(Behavior::default())
     }
 
     fn scaled_object(advanced: &str) -> ScaledObject {
@@ -510,45 +788,59 @@ mod tests {
         serde_yaml_ng::from_str(&yaml).unwrap()
     }
 
-    fn behavior(yaml: &str) -> Result<Behavior> {
+    fn behavior(yaml: &str) -> Result<Option<Behavior>> {
         Behavior::from_scaled_object(&scaled_object(yaml))
     }
 
     #[test]
     fn the_ratio_of_value_to_target_decides_and_the_tolerance_holds_still() {
         // "Algorithm details": 200m against 100m doubles, 50m halves.
-        assert_eq!(metric_recommendation(0.2 * 4.0, 0.1, 4), 8);
-        assert_eq!(metric_recommendation(0.05 * 4.0, 0.1, 4), 2);
+        let average = |value: f64, threshold: f64, current: u32| {
+            metric_recommendation(MetricType::AverageValue, value, threshold, current)
+        };
+        assert_eq!(average(0.2 * 4.0, 0.1, 4), 8);
+        assert_eq!(average(0.05 * 4.0, 0.1, 4), 2);
         // Within 1 ± 0.1 of the target, nothing changes.
-        assert_eq!(metric_recommendation(43.9, 10.0, 4), 4);
-        assert_eq!(metric_recommendation(36.1, 10.0, 4), 4);
-        assert_eq!(metric_recommendation(44.1, 10.0, 4), 5);
-        assert_eq!(metric_recommendation(35.9, 10.0, 4), 4);
-        assert_eq!(metric_recommendation(29.9, 10.0, 4), 3);
+        assert_eq!(average(43.9, 10.0, 4), 4);
+        assert_eq!(average(36.1, 10.0, 4), 4);
+        assert_eq!(average(44.1, 10.0, 4), 5);
+        assert_eq!(average(35.9, 10.0, 4), 4);
+        assert_eq!(average(29.9, 10.0, 4), 3);
         // At 1 replica the tolerance is ±1 req/s around the threshold.
-        assert_eq!(metric_recommendation(10.9, 10.0, 1), 1);
-        assert_eq!(metric_recommendation(11.1, 10.0, 1), 2);
+        assert_eq!(average(10.9, 10.0, 1), 1);
+        assert_eq!(average(11.1, 10.0, 1), 2);
     }
 
     #[test]
-    fn defaults_where_the_scaled_object_sets_nothing() {
+    fn no_behavior_where_the_scaled_object_sets_none_and_defaults_where_it_sets_part() {
         let mut empty = scaled_object("    {}");
-        assert_eq!(Behavior::from_scaled_object(&empty).unwrap(), Behavior::default());
+        assert_eq!(Behavior::from_scaled_object(&empty).unwrap(), None);
         empty.spec.advanced = None;
-        let behavior = Behavior::from_scaled_object(&empty).unwrap();
-        assert_eq!(behavior, Behavior::default());
-        assert_eq!(behavior.scale_down.stabilization_window_seconds, 300);
-        assert_eq!(behavior.scale_up.stabilization_window_seconds, 0);
+        assert_eq!(Behavior::from_scaled_object(&empty).unwrap(), None);
+        assert_eq!(behavior("    horizontalPodAutoscalerConfig: {name: x}\n").unwrap(), None);
+        // An empty behavior is a behavior: the API server fills both directions.
+        let filled = with_behavior("    horizontalPodAutoscalerConfig:\n      behavior: {}\n").unwrap();
+        assert_eq!(filled, Behavior::default());
+        assert_eq!(filled.scale_down.stabilization_window_seconds, 300);
+        assert_eq!(filled.scale_up.stabilization_window_seconds, 0);
+        // A partial direction keeps the defaults of the fields it leaves out.
+        let partial = with_behavior(
+            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          selectPolicy: Min\n",
+        )
+        .unwrap();
+        assert_eq!(partial.scale_down.select_policy, SelectPolicy::Min);
+        assert_eq!(partial.scale_down.stabilization_window_seconds, 300);
+        assert_eq!(partial.scale_down.policies, Rules::default_scale_down().policies);
     }
 
     #[test]
     fn default_scale_up_is_the_larger_of_100_percent_and_4_pods_per_15_s() {
-        let mut hpa = Hpa::new(rule(1, 100), Behavior::default(), 1, 15.0);
+        let mut hpa = Hpa::new(rule(1, 100), default_behavior(), 1, 15.0);
         // 1 → 5 (4 pods beat 100 %), 5 → 10 (100 % beats 4 pods), 10 → 20.
         let steps: Vec<u32> = (0..4).map(|i| hpa.sync(f64::from(i) * 15.0, 1000.0).replicas).collect();
         assert_eq!(steps, [5, 10, 20, 40]);
         // Twice within one period: the second sync may not add more.
-        let mut hpa = Hpa::new(rule(1, 100), Behavior::default(), 1, 15.0);
+        let mut hpa = Hpa::new(rule(1, 100), default_behavior(), 1, 15.0);
         assert_eq!(hpa.sync(0.0, 1000.0).replicas, 5);
         assert_eq!(hpa.sync(5.0, 1000.0).replicas, 5);
         assert_eq!(hpa.sync(15.0, 1000.0).replicas, 10);
@@ -556,7 +848,7 @@ mod tests {
 
     #[test]
     fn default_scale_down_waits_300_s_for_the_highest_recommendation() {
-        let mut hpa = Hpa::new(rule(1, 100), Behavior::default(), 1, 15.0);
+        let mut hpa = Hpa::new(rule(1, 100), default_behavior(), 1, 15.0);
         assert_eq!(hpa.sync(0.0, 60.0).replicas, 5);
         assert_eq!(hpa.sync(15.0, 60.0).replicas, 6);
         let mut t = 30.0;
@@ -573,12 +865,11 @@ mod tests {
         // "Scaling policies": 80 replicas scaling to 10, Pods 4/60 s and
         // Percent 10/60 s, selectPolicy Max: 8 go first; at 72, 10 % is 7.2,
         // rounded up to 8 pods; below 40 replicas the Pods policy, 4 a time.
-        let behavior = behavior(
+        let behavior = with_behavior(
             "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          \
              stabilizationWindowSeconds: 0\n          policies:\n          - {type: Pods, value: 4, periodSeconds: 60}\n          \
              - {type: Percent, value: 10, periodSeconds: 60}\n",
-        )
-        .unwrap();
+        );
         let mut hpa = Hpa::new(rule(1, 100), behavior, 80, 15.0);
         let counts: Vec<u32> = (0..14).map(|minute| hpa.sync(f64::from(minute) * 60.0, 100.0).replicas).collect();
         // 10 % of 80, 72, 64, 57, 51, 45 (rounded up to whole pods), then 4 a time from 40.
@@ -591,17 +882,15 @@ mod tests {
 
     #[test]
     fn select_policy_min_and_disabled() {
-        let min = behavior(
+        let min = with_behavior(
             "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleUp:\n          selectPolicy: Min\n",
-        )
-        .unwrap();
+        );
         // Min of 100 % and 4 pods: from 10, 14.
         let mut hpa = Hpa::new(rule(1, 100), min, 10, 15.0);
         assert_eq!(hpa.sync(0.0, 1000.0).replicas, 14);
-        let disabled = behavior(
+        let disabled = with_behavior(
             "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          selectPolicy: Disabled\n",
-        )
-        .unwrap();
+        );
         let mut hpa = Hpa::new(rule(1, 100), disabled, 10, 15.0);
         assert_eq!(hpa.sync(0.0, 0.0).replicas, 10);
         assert_eq!(hpa.sync(1000.0, 0.0).replicas, 10);
@@ -610,10 +899,9 @@ mod tests {
 
     #[test]
     fn scale_up_stabilization_takes_the_lowest_recommendation() {
-        let behavior = behavior(
+        let behavior = with_behavior(
             "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleUp:\n          stabilizationWindowSeconds: 30\n",
-        )
-        .unwrap();
+        );
         let mut hpa = Hpa::new(rule(1, 100), behavior, 1, 15.0);
         assert_eq!(hpa.sync(0.0, 5.0).replicas, 1);
         assert_eq!(hpa.sync(15.0, 60.0).replicas, 1, "the 0 s recommendation of 1 is still in the window");
@@ -623,33 +911,30 @@ mod tests {
 
     #[test]
     fn min_and_max_bound_the_replicas() {
-        let mut hpa = Hpa::new(rule(2, 6), Behavior::default(), 1, 15.0);
+        let mut hpa = Hpa::new(rule(2, 6), default_behavior(), 1, 15.0);
         assert_eq!(hpa.sync(0.0, 0.0).replicas, 2, "below min jumps to min");
         assert_eq!(hpa.sync(15.0, 1000.0).replicas, 6, "capped at max");
-        let mut hpa = Hpa::new(rule(1, 6), Behavior::default(), 9, 15.0);
+        let mut hpa = Hpa::new(rule(1, 6), default_behavior(), 9, 15.0);
         assert_eq!(hpa.sync(0.0, 1000.0).replicas, 6, "above max falls to max");
     }
 
     #[test]
     fn the_shipped_scale_down_halves_every_15_s_after_60_s() {
-        let behavior = behavior(
-            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          \
-             stabilizationWindowSeconds: 60\n          policies:\n          - {type: Percent, value: 50, periodSeconds: 15}\n",
-        )
-        .unwrap();
+        let behavior = shipped_scale_down();
         let history: Vec<(f64, f64)> =
             (0..20).map(|i| (f64::from(i) * 15.0, if i < 2 { 80.0 } else { 0.0 })).collect();
-        let replicas: Vec<u32> = replay(&rule(1, 10), &behavior, 1, 15.0, &history).iter().map(|s| s.replicas).collect();
+        let replicas: Vec<u32> =
+            replay(&rule(1, 10), behavior.as_ref(), 1, 15.0, &history).iter().map(|s| s.replicas).collect();
         // 1 → 5 → 8; the last 8 (at 15 s) holds until it leaves the 60 s
         // window at 75 s, then halving every 15 s: 4, 2, 1.
         assert_eq!(replicas[..10], [5, 8, 8, 8, 8, 4, 2, 1, 1, 1]);
     }
 
     #[test]
-    fn observe_syncs_once_per_period() {
-        let mut hpa = Hpa::new(rule(1, 10), Behavior::default(), 1, 15.0);
+    fn reads_every_5_s_sync_once_per_period() {
+        let mut hpa = Hpa::new(rule(1, 10), default_behavior(), 1, 15.0);
         let synced: Vec<f64> =
-            (0..10).filter_map(|i| hpa.observe(f64::from(i) * 5.0, 30.0)).map(|sync| sync.at).collect();
+            (0..10).flat_map(|i| hpa.read(f64::from(i) * 5.0, 30.0)).map(|sync| sync.at).collect();
         assert_eq!(synced, [0.0, 15.0, 30.0, 45.0]);
     }
 
@@ -689,8 +974,281 @@ mod tests {
     fn the_shipped_scaled_object_is_modelled() {
         let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/base");
         let scaled_object: ScaledObject = crate::manifests::load(&directory, "ScaledObject").unwrap();
-        let behavior = Behavior::from_scaled_object(&scaled_object).unwrap();
+        let behavior = Behavior::from_scaled_object(&scaled_object).unwrap().expect("the shipped one sets a behavior");
         assert_eq!(behavior.scale_up, Rules::default_scale_up());
         assert_ne!(behavior.scale_down, Rules::default_scale_down());
+    }
+
+    /// The shipped ScaledObject's behavior: scale-down 60 s, 50 % per 15 s.
+    fn shipped_scale_down() -> Option<Behavior> {
+        with_behavior(
+            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          \
+             stabilizationWindowSeconds: 60\n          policies:\n          - {type: Percent, value: 50, periodSeconds: 15}\n",
+        )
+    }
+
+    fn replicas_of(syncs: &[Sync]) -> Vec<u32> {
+        syncs.iter().map(|sync| sync.replicas).collect()
+    }
+
+    // Point 1: `recordInitialRecommendation`.
+
+    #[test]
+    fn the_first_sync_records_the_current_replicas_and_the_scale_down_window_holds_them() {
+        // From 5 replicas with no load: the recommendation of 5 recorded at
+        // the first sync holds them for the 60 s window, then 50 % per 15 s.
+        let history: Vec<(f64, f64)> = (0..8).map(|i| (f64::from(i) * 15.0, 0.0)).collect();
+        let syncs = replay(&rule(1, 10), shipped_scale_down().as_ref(), 5, 15.0, &history);
+        assert_eq!(replicas_of(&syncs), [5, 5, 5, 5, 2, 1, 1, 1]);
+        assert_eq!(syncs[0].recommendation, Some(0), "the metric alone asks for 0");
+        // The controller's TestScaleDownStabilizeInitialSize: no behavior, min 2,
+        // max 6, 5 replicas, a metric asking for fewer: the first sync keeps 5.
+        let mut hpa = Hpa::new(rule(2, 6), None, 5, 15.0);
+        assert_eq!(hpa.sync(0.0, 25.0).replicas, 5);
+    }
+
+    #[test]
+    fn the_first_sync_records_the_current_replicas_and_the_scale_up_window_holds_them() {
+        // A 30 s scale-up window from 1 replica at 60 req/s: the recorded 1 is
+        // the lowest recommendation until it leaves the window at 30 s.
+        let behavior = with_behavior(
+            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleUp:\n          stabilizationWindowSeconds: 30\n",
+        );
+        let history: Vec<(f64, f64)> = (0..4).map(|i| (f64::from(i) * 15.0, 60.0)).collect();
+        assert_eq!(replicas_of(&replay(&rule(1, 10), behavior.as_ref(), 1, 15.0, &history)), [1, 1, 5, 6]);
+    }
+
+    // Point 2: no `behavior`, `normalizeDesiredReplicas`.
+
+    #[test]
+    fn without_behavior_the_scale_up_limit_is_twice_the_replicas_or_4_per_sync() {
+        let history: Vec<(f64, f64)> = (0..4).map(|i| (f64::from(i) * 15.0, 1000.0)).collect();
+        // No behavior: max(2 × replicas, 4) each sync.
+        assert_eq!(replicas_of(&replay(&rule(1, 100), None, 1, 15.0, &history)), [4, 8, 16, 32]);
+        // The documented defaults written out are the other path: the larger
+        // of +4 pods and +100 % per 15 s.
+        assert_eq!(replicas_of(&replay(&rule(1, 100), default_behavior().as_ref(), 1, 15.0, &history)), [5, 10, 20, 40]);
+        // The controller's TestConvertDesiredReplicasWithRules.
+        assert_eq!(convert_without_behavior(5, 7, 3, 8), 7);
+        assert_eq!(convert_without_behavior(3, 1, 2, 8), 2);
+        assert_eq!(convert_without_behavior(1, 0, 0, 10), 0);
+        assert_eq!(convert_without_behavior(20, 1000, 1, 10), 10);
+        assert_eq!(convert_without_behavior(3, 1000, 1, 2000), 6);
+    }
+
+    #[test]
+    fn without_behavior_scale_down_waits_300_s_then_drops_at_once() {
+        // From 8 replicas with no load: held by the recorded 8 for 300 s, then
+        // straight to min, with no rate limit on this path.
+        let history: Vec<(f64, f64)> = (0..23).map(|i| (f64::from(i) * 15.0, 0.0)).collect();
+        let replicas = replicas_of(&replay(&rule(1, 10), None, 8, 15.0, &history));
+        assert_eq!(replicas[..20], [8; 20]);
+        assert_eq!(replicas[20..], [1, 1, 1]);
+    }
+
+    #[test]
+    fn without_behavior_a_higher_recommendation_in_the_window_scales_up() {
+        // The controller's TestNormalizeDesiredReplicas: the highest of the
+        // window, not bounded by the current replicas.
+        // (name, log as (replicas, stamp), desired, stabilized, records after)
+        type Case = (&'static str, Vec<(u32, f64)>, u32, u32, usize);
+        let cases: [Case; 5] = [
+            ("empty log", vec![], 5, 5, 1),
+            ("stabilize", vec![(4, -120.0), (5, -60.0)], 3, 5, 3),
+            ("no stabilize", vec![(1, -120.0), (2, -60.0)], 3, 3, 3),
+            ("no stabilize - old recommendations", vec![(10, -600.0), (9, -540.0)], 3, 3, 2),
+            ("stabilize - old recommendations", vec![(10, -600.0), (4, -60.0), (5, -120.0), (9, -540.0)], 3, 5, 4),
+        ];
+        for (name, log, desired, expected, length) in cases {
+            let mut recommendations: Vec<Recommendation> =
+                log.into_iter().map(|(replicas, at)| Recommendation { replicas, at }).collect();
+            assert_eq!(stabilize_without_behavior(&mut recommendations, 0.0, desired, 300), expected, "{name}");
+            assert_eq!(recommendations.len(), length, "{name}");
+        }
+        // In a whole HPA: 9 recommended 1 minute ago, 5 running, 3 asked for now: 9.
+        let mut hpa = Hpa::new(rule(1, 20), None, 5, 15.0);
+        hpa.recommendations = vec![Recommendation { replicas: 9, at: 0.0 }];
+        assert_eq!(hpa.sync(60.0, 30.0).replicas, 9);
+        // With a behavior the current replicas bound it: it stays at 5.
+        let mut hpa = Hpa::new(rule(1, 20), default_behavior(), 5, 15.0);
+        hpa.recommendations = vec![Recommendation { replicas: 9, at: 0.0 }];
+        assert_eq!(hpa.sync(60.0, 30.0).replicas, 5);
+    }
+
+    #[test]
+    fn with_behavior_stabilization_follows_the_controllers_cases() {
+        // TestNormalizeDesiredReplicasWithBehavior, at now = 0: (log, current,
+        // desired, up window, down window) → (stabilized, replicas stored in order).
+        type Case = (&'static str, Vec<(u32, f64)>, u32, u32, u32, u32, u32, Vec<u32>);
+        let cases: Vec<Case> = vec![
+            ("empty, down", vec![], 100, 5, 0, 0, 5, vec![5]),
+            ("simple down", vec![(4, -120.0), (5, -60.0)], 100, 3, 0, 180, 5, vec![4, 5, 3]),
+            ("simple up", vec![(4, -120.0), (5, -60.0)], 1, 7, 300, 0, 4, vec![4, 5, 7]),
+            ("no down", vec![(1, -120.0), (2, -60.0)], 100, 3, 300, 0, 3, vec![1, 2, 3]),
+            ("no up", vec![(4, -120.0), (5, -60.0)], 1, 3, 0, 300, 3, vec![4, 5, 3]),
+            ("no down, reuse", vec![(10, -600.0), (9, -540.0)], 100, 3, 0, 0, 3, vec![10, 3]),
+            ("no up, reuse", vec![(10, -600.0), (9, -540.0)], 1, 100, 0, 0, 100, vec![10, 100]),
+            (
+                "down, reuse one",
+                vec![(10, -600.0), (4, -60.0), (5, -120.0), (9, -540.0)],
+                100,
+                3,
+                0,
+                180,
+                5,
+                vec![10, 4, 5, 3],
+            ),
+            (
+                "up, reuse one",
+                vec![(10, -6000.0), (6, -60.0), (5, -120.0), (9, -180.0)],
+                1,
+                100,
+                300,
+                300,
+                5,
+                vec![100, 6, 5, 9],
+            ),
+            ("up and down, no up", vec![(2, -6000.0), (3, -180.0)], 2, 1, 300, 300, 2, vec![1, 3]),
+            ("up and down, no down", vec![(2, -6000.0), (1, -180.0)], 2, 3, 300, 300, 2, vec![3, 1]),
+        ];
+        for (name, log, current, desired, up, down, expected, stored) in cases {
+            let mut recommendations: Vec<Recommendation> =
+                log.into_iter().map(|(replicas, at)| Recommendation { replicas, at }).collect();
+            assert_eq!(stabilize_with_behavior(&mut recommendations, 0.0, current, desired, up, down), expected, "{name}");
+            assert_eq!(recommendations.iter().map(|r| r.replicas).collect::<Vec<_>>(), stored, "{name}");
+        }
+    }
+
+    // Point 3: scale events per direction.
+
+    #[test]
+    fn scale_events_are_stored_and_outdated_as_the_controller_does() {
+        // TestStoreScaleEvents, at now = 0, storing a change of 5 with the
+        // direction's policies: (events before as (change, age), longest
+        // policy period, change within 60 s before, events after as (change, outdated)).
+        type Case = (&'static str, Vec<(u32, f64)>, u32, u32, Vec<(u32, bool)>);
+        let cases: Vec<Case> = vec![
+            ("empty", vec![], 60, 0, vec![(5, false)]),
+            ("one outdated, replaced", vec![(7, 61.0)], 60, 0, vec![(5, false)]),
+            ("one actual, kept", vec![(7, 58.0)], 60, 7, vec![(7, false), (5, false)]),
+            ("two, one replaced", vec![(7, 61.0), (6, 59.0)], 60, 6, vec![(5, false), (6, false)]),
+            (
+                "different periods, the last outdated replaced",
+                vec![(8, 29.0), (6, 59.0), (7, 61.0), (9, 61.0)],
+                60,
+                14,
+                vec![(8, false), (6, false), (7, true), (5, false)],
+            ),
+            ("two, both actual", vec![(7, 58.0), (6, 59.0)], 120, 13, vec![(7, false), (6, false), (5, false)]),
+        ];
+        for (name, before, longest, changed, after) in cases {
+            let mut events: Vec<ScaleEvent> =
+                before.into_iter().map(|(replica_change, age)| ScaleEvent { replica_change, at: -age, outdated: false }).collect();
+            assert_eq!(replicas_changed_within(&events, 0.0, 60), changed, "{name}");
+            store_scale_event(&mut events, 0.0, 5, longest);
+            let got: Vec<(u32, bool)> = events.iter().map(|event| (event.replica_change, event.outdated)).collect();
+            assert_eq!(got, after, "{name}");
+        }
+        // Without behavior no event is stored at all.
+        let mut hpa = Hpa::new(rule(1, 10), None, 1, 15.0);
+        hpa.sync(0.0, 100.0);
+        assert!(hpa.scale_up_events.is_empty() && hpa.scale_down_events.is_empty());
+        // TestCalculateScaleUpLimitWithScalingRules and ...ScaleDownLimitWithBehaviors:
+        // selectPolicy Min of 2 pods and 50 % per 60 s.
+        let min_rules = Rules {
+            stabilization_window_seconds: 300,
+            select_policy: SelectPolicy::Min,
+            policies: vec![
+                Policy { kind: PolicyType::Pods, value: 2, period_seconds: 60 },
+                Policy { kind: PolicyType::Percent, value: 50, period_seconds: 60 },
+            ],
+        };
+        assert_eq!(scale_up_limit(1, &[], &[], &min_rules, 0.0), 2);
+        assert_eq!(scale_down_limit(5, &[], &[], &min_rules, 0.0), 3);
+    }
+
+    #[test]
+    fn the_scale_up_limit_counts_only_the_scale_down_events_their_own_period_kept() {
+        // Up 4 pods per 60 s; down 50 % per 15 s, no windows. 8 → 4 → 2, then
+        // a load asking for 10. The removal of 4 at 0 s was outdated (older
+        // than scale-down's 15 s) and overwritten by the removal of 2 at 15 s,
+        // so at 30 s the scale-up period's start is 2 + 2 = 4, not 2 + 6 = 8:
+        // the limit is 8, not 12.
+        let behavior = with_behavior(
+            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleUp:\n          \
+             policies:\n          - {type: Pods, value: 4, periodSeconds: 60}\n        scaleDown:\n          \
+             stabilizationWindowSeconds: 0\n          policies:\n          - {type: Percent, value: 50, periodSeconds: 15}\n",
+        );
+        let history = [(0.0, 0.0), (15.0, 0.0), (30.0, 100.0)];
+        let syncs = replay(&rule(1, 10), behavior.as_ref(), 8, 15.0, &history);
+        assert_eq!(replicas_of(&syncs), [4, 2, 8]);
+    }
+
+    // Point 4: the tolerance at its boundary.
+
+    #[test]
+    fn a_ratio_of_exactly_1_1_is_within_the_tolerance() {
+        let average = |value: f64, current: u32| metric_recommendation(MetricType::AverageValue, value, 10.0, current);
+        // 44 against 4 × 10 is a ratio of 1.1: `isWithin` holds 4 (the
+        // pre-1.33 `|1 − ratio| ≤ 0.1` asked for 5).
+        assert_eq!(average(44.0, 4), 4);
+        assert_eq!(average(11.0, 1), 1);
+        assert_eq!(average(66.0, 6), 6);
+        // And 0.9 at the other end.
+        assert_eq!(average(36.0, 4), 4);
+        assert_eq!(average(54.0, 6), 6);
+        // One thousandth past either end is outside.
+        assert_eq!(average(44.001, 4), 5);
+        assert_eq!(average(35.999, 4), 4, "ceil(3.5999) is 4 anyway");
+        assert_eq!(average(53.999, 6), 6, "ceil(5.3999) is 6 anyway");
+        assert!(within_tolerance(1.1) && within_tolerance(0.9));
+        assert!(!within_tolerance(1.1 + 1e-12) && !within_tolerance(0.9 - 1e-12));
+        // TestTolerance-like, with Value: 1.1 × the target holds too.
+        assert_eq!(metric_recommendation(MetricType::Value, 11.0, 10.0, 3), 3);
+        assert_eq!(metric_recommendation(MetricType::Value, 30.0, 10.0, 2), 6);
+    }
+
+    // Point 5: the value KEDA's adapter hands over.
+
+    #[test]
+    fn the_hpa_computes_on_the_adapters_thousandths() {
+        let average = |value: f64, current: u32| metric_recommendation(MetricType::AverageValue, value, 10.0, current);
+        // 60.0004 reaches the HPA as 60.000: 6 from 1 replica, where the raw
+        // float's ceil(6.00004) is 7.
+        assert_eq!(average(60.0004, 1), 6);
+        // 44.0004 reaches it as 44.000, a ratio of exactly 1.1 at 4: held.
+        assert_eq!(average(44.0004, 4), 4);
+        // 60.0005 is stored above the tie and rounds to 60.001: 7.
+        assert_eq!(average(60.0005, 1), 7);
+        // A threshold written with more than three decimals is rounded too:
+        // 0.0004 is 0, and 0.0006 is 0.001.
+        assert_eq!(milli_units(0.0006), 1);
+    }
+
+    // Point 6: the HPA's own 15 s sync.
+
+    #[test]
+    fn the_hpa_syncs_every_15_s_whatever_keda_polls() {
+        // KEDA polls every 30 s; the HPA syncs every 15 s, at 15 s and 45 s
+        // with the value polled before.
+        let history: Vec<(f64, f64)> = (0..3).map(|i| (f64::from(i) * 30.0, 1000.0)).collect();
+        let syncs = replay(&rule(1, 100), default_behavior().as_ref(), 1, 15.0, &history);
+        let at: Vec<f64> = syncs.iter().map(|sync| sync.at).collect();
+        assert_eq!(at, [0.0, 15.0, 30.0, 45.0, 60.0]);
+        assert_eq!(replicas_of(&syncs), [5, 10, 20, 40, 80]);
+        // A step read at 30 s is first acted on at 30 s, not before; a sync
+        // between reads keeps the last value.
+        let mut hpa = Hpa::new(rule(1, 100), default_behavior(), 1, 15.0);
+        assert_eq!(replicas_of(&hpa.read(0.0, 5.0)), [1]);
+        assert_eq!(replicas_of(&hpa.read(30.0, 60.0)), [1, 5]);
+        let synced = hpa.advance(45.0);
+        assert_eq!((synced[0].at, synced[0].value, synced[0].replicas), (45.0, Some(60.0), 6));
+        // A failed read leaves no value: the next sync changes nothing.
+        let failed = hpa.read_failed(60.0);
+        assert_eq!((failed[0].value, failed[0].replicas), (None, 6));
+        // Before any read a sync has no metric and changes nothing.
+        let mut hpa = Hpa::new(rule(1, 100), default_behavior(), 3, 15.0);
+        let first = hpa.advance(0.0);
+        assert_eq!((first[0].value, first[0].recommendation, first[0].replicas), (None, None, 3));
     }
 }

@@ -88,10 +88,17 @@ pub struct ScaleTargetRef {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Trigger {
     #[serde(rename = "type")]
     pub kind: String,
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// `triggers[].metricType`: `AverageValue` (KEDA's default when absent) or `Value`.
+    #[serde(default)]
+    pub metric_type: Option<String>,
+    /// `triggers[].useCachedMetrics`: answer the HPA from the last poll instead of querying anew.
+    #[serde(default)]
+    pub use_cached_metrics: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
