@@ -12,7 +12,7 @@
 //! `CONTAINERD_SHIM_SPIN` and `SEED_APP` (scripts/node-tests.sh sets them).
 //!   scripts/node-tests.sh [FILTER]
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -204,6 +204,10 @@ fn three_replicas_add_up(node: &Node) -> Result<()> {
     println!("1 -> 3 replicas Ready in {:.1} s", started.elapsed().as_secs_f64());
     let pods = ready_pods(node)?;
     ensure!(pods.len() == 3, "{} Ready pods after scaling to 3", pods.len());
+    // A pod is Ready before kube-proxy has written its rule (seen in CI: one
+    // of three pods got none of 90 requests). Wait for the rules, which is
+    // what a client of the Service waits for too.
+    wait_for_service_rules(&pods)?;
     let mut before = Vec::new();
     for pod in &pods {
         let counted = count(Path::Wasm, &pod.ip)?;
@@ -314,6 +318,29 @@ fn container_path(node: &Node) -> Result<()> {
     println!("20 requests through the Service to the Flask pod, counted 20");
     node.kubectl.run(&["delete", "-k", &Path::Container.kustomization(), "--timeout=120s"])?;
     Ok(())
+}
+
+/// Waits until kube-proxy's NAT rules send the Service to every one of
+/// `pods` (iptables mode: one rule per endpoint, commented
+/// `test/test:http -> IP:PORT`).
+fn wait_for_service_rules(pods: &[apps::Pod]) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let output = Command::new("iptables-save").args(["-t", "nat"]).output().context("iptables-save")?;
+        let rules = String::from_utf8_lossy(&output.stdout);
+        let missing: Vec<&str> = pods
+            .iter()
+            .map(|pod| pod.ip.as_str())
+            .filter(|ip| !rules.lines().any(|rule| rule.contains("test/test:http") && rule.contains(&format!("-> {ip}:"))))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("kube-proxy has no rule for the Ready pods {missing:?} 30 s after the rollout");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The pid of the running container in the pod sandbox `sandbox`.
