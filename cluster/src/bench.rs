@@ -196,7 +196,9 @@ fn start_one(node: &Node) -> Result<(Duration, Duration)> {
 /// where the kubelet (cgroupfs driver) names it `pod<UID>`.
 fn pod_working_set(pod: &apps::Pod) -> Result<u64> {
     let name = format!("pod{}", pod.uid);
-    let cgroup = find_dir(FsPath::new("/sys/fs/cgroup/memory/kubepods"), &name)
+    let cgroup = crate::node::pod_cgroups()
+        .into_iter()
+        .find(|cgroup| cgroup.starts_with("/sys/fs/cgroup/memory/kubepods") && cgroup.file_name().is_some_and(|file| *file == *name))
         .with_context(|| format!("no memory cgroup {name} for pod {}", pod.name))?;
     let usage: u64 = std::fs::read_to_string(cgroup.join("memory.usage_in_bytes"))?.trim().parse()?;
     let stat = std::fs::read_to_string(cgroup.join("memory.stat"))?;
@@ -206,21 +208,6 @@ fn pod_working_set(pod: &apps::Pod) -> Result<u64> {
         .and_then(|value| value.trim().parse::<u64>().ok())
         .unwrap_or(0);
     Ok(usage.saturating_sub(inactive_file))
-}
-
-fn find_dir(root: &FsPath, name: &str) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(root).ok()?.filter_map(Result::ok) {
-        if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            continue;
-        }
-        if entry.file_name().to_string_lossy() == name {
-            return Some(entry.path());
-        }
-        if let Some(found) = find_dir(&entry.path(), name) {
-            return Some(found);
-        }
-    }
-    None
 }
 
 fn mem_available() -> Result<u64> {

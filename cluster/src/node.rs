@@ -295,7 +295,7 @@ pub fn down(layout: &Layout) -> Vec<String> {
 
 /// The cgroup folders of the kubelet's pods, on every v1 hierarchy
 /// (cgroupfs driver: /sys/fs/cgroup/CONTROLLER/kubepods/...).
-fn pod_cgroups() -> Vec<PathBuf> {
+pub fn pod_cgroups() -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
         return found;

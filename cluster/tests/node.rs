@@ -322,16 +322,17 @@ fn container_path(node: &Node) -> Result<()> {
 
 /// Waits until kube-proxy's NAT rules send the Service to every one of
 /// `pods` (iptables mode: one rule per endpoint, commented
-/// `test/test:http -> IP:PORT`).
+/// `NAMESPACE/SERVICE:PORT_NAME -> IP:PORT`).
 fn wait_for_service_rules(pods: &[apps::Pod]) -> Result<()> {
     let started = Instant::now();
     loop {
         let output = Command::new("iptables-save").args(["-t", "nat"]).output().context("iptables-save")?;
         let rules = String::from_utf8_lossy(&output.stdout);
+        let service = format!("{NAMESPACE}/test:http");
         let missing: Vec<&str> = pods
             .iter()
             .map(|pod| pod.ip.as_str())
-            .filter(|ip| !rules.lines().any(|rule| rule.contains("test/test:http") && rule.contains(&format!("-> {ip}:"))))
+            .filter(|ip| !rules.lines().any(|rule| rule.contains(&service) && rule.contains(&format!("-> {ip}:"))))
             .collect();
         if missing.is_empty() {
             return Ok(());
