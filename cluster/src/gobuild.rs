@@ -22,11 +22,26 @@ pub struct GoBuild {
     /// Static, for binaries that run in images FROM scratch; the node's own
     /// processes run on the host and may link its C library.
     pub for_image: bool,
-    /// Stamps the binaries with this required module's version, as
-    /// Kubernetes' release build does (hack/lib/version.sh sets these
-    /// variables); unstamped, they say v0.0.0-master, which kubectl's skew
-    /// check and the node's status would report.
-    pub stamp_version_of: Option<&'static str>,
+    /// The version the binaries report, as their release builds set it.
+    pub stamp: Stamp,
+    /// Go build tags.
+    pub tags: &'static str,
+}
+
+/// How a release build sets a binary's version, read from go.mod's
+/// requirement of the module.
+pub enum Stamp {
+    None,
+    /// Kubernetes' hack/lib/version.sh variables; unstamped, they say
+    /// v0.0.0-master, which kubectl's skew check and the node's status
+    /// would report.
+    Kubernetes(&'static str),
+    /// KEDA's Makefile sets version.Version, which the operator logs and
+    /// reports as the ScaledObject's `keda.sh/version` annotation.
+    Variable {
+        module: &'static str,
+        variable: &'static str,
+    },
 }
 
 /// Everything the node of `up` runs.
@@ -42,11 +57,51 @@ pub const NODE: &[GoBuild] = &[
             "k8s.io/kubernetes/cmd/kubectl",
         ],
         for_image: false,
-        stamp_version_of: Some("k8s.io/kubernetes"),
+        stamp: Stamp::Kubernetes("k8s.io/kubernetes"),
+        tags: "",
     },
-    GoBuild { module: "etcd", packages: &["."], for_image: false, stamp_version_of: None },
-    GoBuild { module: "cri-tools", packages: &["sigs.k8s.io/cri-tools/cmd/crictl"], for_image: false, stamp_version_of: None },
-    GoBuild { module: "coredns", packages: &["."], for_image: true, stamp_version_of: None },
+    GoBuild { module: "etcd", packages: &["."], for_image: false, stamp: Stamp::None, tags: "" },
+    GoBuild { module: "cri-tools", packages: &["sigs.k8s.io/cri-tools/cmd/crictl"], for_image: false, stamp: Stamp::None, tags: "" },
+    GoBuild { module: "coredns", packages: &["."], for_image: true, stamp: Stamp::None, tags: "" },
+];
+
+/// What the scaling loop adds to the node (cluster/tests/loop.rs): each
+/// binary runs in an image of its own, so each module builds into a folder
+/// of its own (KEDA's and prometheus-operator's commands are both
+/// `operator`).
+pub const LOOP: &[GoBuild] = &[
+    GoBuild {
+        module: "keda",
+        packages: &[
+            "github.com/kedacore/keda/v2/cmd/operator",
+            "github.com/kedacore/keda/v2/cmd/adapter",
+            "github.com/kedacore/keda/v2/cmd/webhooks",
+        ],
+        for_image: true,
+        stamp: Stamp::Variable { module: "github.com/kedacore/keda/v2", variable: "github.com/kedacore/keda/v2/version.Version" },
+        tags: "",
+    },
+    GoBuild {
+        module: "prometheus-operator",
+        packages: &[
+            "github.com/prometheus-operator/prometheus-operator/cmd/operator",
+            "github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader",
+        ],
+        for_image: true,
+        stamp: Stamp::None,
+        tags: "",
+    },
+    // Only the Kubernetes service discovery, which a ServiceMonitor's
+    // configuration uses: Prometheus' README documents these tags, and the
+    // other discoveries' cloud SDKs would double the build.
+    GoBuild {
+        module: "prometheus",
+        packages: &["github.com/prometheus/prometheus/cmd/prometheus"],
+        for_image: true,
+        stamp: Stamp::None,
+        tags: "remove_all_sd,enable_kubernetes_sd",
+    },
+    GoBuild { module: "fortio", packages: &["."], for_image: true, stamp: Stamp::None, tags: "" },
 ];
 
 impl GoBuild {
@@ -65,12 +120,24 @@ impl GoBuild {
             // go.sum is committed: a module missing from it is an error here,
             // not a download of whatever version the proxy offers.
             .arg("-mod=readonly");
-        if let Some(required) = self.stamp_version_of {
-            command.arg(format!("-ldflags={}", kubernetes_version_flags(&required_version(&module, required)?)));
+        match self.stamp {
+            Stamp::None => {}
+            Stamp::Kubernetes(required) => {
+                command.arg(format!("-ldflags={}", kubernetes_version_flags(&required_version(&module, required)?)));
+            }
+            Stamp::Variable { module: required, variable } => {
+                command.arg(format!("-ldflags=-X {variable}={}", required_version(&module, required)?));
+            }
+        }
+        if !self.tags.is_empty() {
+            command.arg(format!("-tags={}", self.tags));
         }
         command.arg("-o");
         if self.packages == ["."] {
             command.arg(bin.join(self.module));
+        } else if self.for_image && self.packages.len() > 1 {
+            std::fs::create_dir_all(bin.join(self.module))?;
+            command.arg(format!("{}/", bin.join(self.module).display()));
         } else {
             command.arg(format!("{}/", bin.display()));
         }
@@ -97,6 +164,7 @@ impl GoBuild {
         let output = Command::new("go")
             .current_dir(module)
             .args(["list", "-mod=readonly", "-deps", "-f", "{{if .Module}}{{.Module.Path}}@{{.Module.Version}}{{end}}"])
+            .arg(format!("-tags={}", self.tags))
             .args(self.packages)
             .output()
             .context("running `go` (Go 1.26 is needed to build the test node)")?;
@@ -139,7 +207,11 @@ fn kubernetes_version_flags(version: &str) -> String {
 
 /// Builds every part of the node.
 pub fn build_node(layout: &Layout) -> Result<()> {
-    for build in NODE {
+    build_all(NODE, layout)
+}
+
+pub fn build_all(builds: &[GoBuild], layout: &Layout) -> Result<()> {
+    for build in builds {
         build.run(layout)?;
     }
     Ok(())

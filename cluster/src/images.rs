@@ -51,13 +51,20 @@ impl<'a> Images<'a> {
         self.single_binary(&self.layout.binary("coredns"), "coredns", 65532, COREDNS_IMAGE)
     }
 
-    /// An image FROM scratch holding one static binary as its entrypoint,
-    /// run as `user`, imported into the node.
+    /// An image FROM scratch holding one static binary at /`name` as its
+    /// entrypoint, run as `user`, imported into the node.
     fn single_binary(&self, binary: &Path, name: &str, user: u32, reference: &str) -> Result<()> {
+        self.binary_image(binary, &format!("/{name}"), user, reference)
+    }
+
+    /// An image FROM scratch holding one static binary at `path` as its
+    /// entrypoint, run as `user`, imported into the node: where an upstream
+    /// image's manifests name a command or rely on its entrypoint, `path`
+    /// is the one its own image has.
+    pub fn binary_image(&self, binary: &Path, path: &str, user: u32, reference: &str) -> Result<()> {
         let container = self.buildah.run(&["from", "scratch"]);
-        let binary = binary.to_str().unwrap();
-        let path = format!("/{name}");
-        self.buildah.run(&["copy", "--chmod", "0755", &container, binary, &path]);
+        let binary = binary.to_str().context("binary path is not UTF-8")?;
+        self.buildah.run(&["copy", "--chmod", "0755", &container, binary, path]);
         let entrypoint = format!("[\"{path}\"]");
         self.buildah.run(&["config", "--entrypoint", &entrypoint, "--user", &format!("{user}:{user}"), &container]);
         self.buildah.run(&["commit", "--quiet", "--rm", &container, reference]);

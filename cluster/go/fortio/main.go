@@ -1,0 +1,61 @@
+// The load generator of manifests/load's Job for the test node's loop
+// (docs/test-node.md): fortio's HTTP load engine (fhttp.RunHTTPTest, with
+// periodic's constant-rate runner) behind the `load` command line the Job
+// passes. fortio's own main package (fortio.org/fortio/cli) cannot be built
+// here: it imports grol.io/grol, which the Go module proxy does not serve.
+// The report printed is fortio's own ("Code 200 : N (100.0 %)" and the
+// latency histogram), so the Job's log reads as the release image's does.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"fortio.org/fortio/fhttp"
+	"fortio.org/fortio/periodic"
+)
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "load" {
+		fmt.Fprintln(os.Stderr, "usage: fortio load -qps RATE -t DURATION -c CONNECTIONS [-uniform] URL")
+		os.Exit(2)
+	}
+	flags := flag.NewFlagSet("load", flag.ExitOnError)
+	qps := flags.Float64("qps", 8, "requests per second, shared by all connections")
+	duration := flags.Duration("t", 5*time.Second, "how long to send")
+	connections := flags.Int("c", 4, "connections (fortio's threads)")
+	uniform := flags.Bool("uniform", false, "spread the connections' starts over one period")
+	_ = flags.Parse(os.Args[2:])
+	if flags.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "fortio load: one URL is needed")
+		os.Exit(2)
+	}
+	options := fhttp.HTTPRunnerOptions{
+		RunnerOptions: periodic.RunnerOptions{
+			QPS:        *qps,
+			Duration:   *duration,
+			NumThreads: *connections,
+			Uniform:    *uniform,
+			Out:        os.Stdout,
+		},
+		// A refused or reset connection is a result to count, not a reason
+		// to stop: the loop's assertion is that there are none.
+		AllowInitialErrors: true,
+	}
+	options.URL = flags.Arg(0)
+	results, err := fhttp.RunHTTPTest(&options)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fortio load:", err)
+		os.Exit(1)
+	}
+	// Anything but a 200 (fortio counts a socket error as code -1) fails
+	// the Job, so `kubectl wait --for=condition=complete` means no loss.
+	for code, count := range results.RetCodes {
+		if code != 200 && count > 0 {
+			fmt.Fprintf(os.Stderr, "fortio load: %d answers with code %d\n", count, code)
+			os.Exit(1)
+		}
+	}
+}
