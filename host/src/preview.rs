@@ -88,7 +88,7 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
     let mut hpa = Hpa::new(rule.clone(), behavior, replicas, sync_period);
     if options.once {
         // The one value is one sync.
-        let value = prometheus.value(&rule.query)?;
+        let value = prometheus.keda_value(&rule)?;
         let decision = rule.decide(value, hpa.replicas());
         let sync = hpa.sync(0.0, value);
         println!("t+   0s  {}  {}", describe(&rule, decision, sync.replicas_before), describe_syncs(&hpa, &[sync]));
@@ -115,7 +115,7 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
         }
         let before = hpa.replicas();
         if poll_due || !rule.use_cached_metrics {
-            match prometheus.value(&rule.query) {
+            match prometheus.keda_value(&rule) {
                 Ok(value) => {
                     last_read = Some((at, value));
                     let syncs = hpa.read(at, value);

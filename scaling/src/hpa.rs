@@ -768,6 +768,7 @@ mod tests {
             polling_interval_seconds: 15,
             metric_type: MetricType::AverageValue,
             use_cached_metrics: false,
+            ignore_null_values: true,
         }
     }
 

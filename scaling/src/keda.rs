@@ -57,6 +57,10 @@ pub struct ScalingRule {
     /// 2.20's `pkg/scaling/scale_handler.go`); with it KEDA answers from its
     /// last `pollingInterval` poll.
     pub use_cached_metrics: bool,
+    /// The trigger's `ignoreNullValues` (KEDA's default `true`): whether a
+    /// query that returns no series reads as 0 or is an error
+    /// (`ExecutePromQuery` in KEDA 2.20's `pkg/scalers/prometheus_scaler.go`).
+    pub ignore_null_values: bool,
 }
 
 /// What KEDA and the HPA it drives make of one value.
@@ -119,6 +123,12 @@ impl ScalingRule {
             polling_interval_seconds: spec.polling_interval,
             metric_type,
             use_cached_metrics: trigger.use_cached_metrics,
+            // KEDA parses it with Go's strconv.ParseBool.
+            ignore_null_values: match trigger.metadata.get("ignoreNullValues").map(String::as_str) {
+                None | Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
+                Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+                Some(other) => bail!("ignoreNullValues {other:?} is not a boolean"),
+            },
         })
     }
 
@@ -150,6 +160,7 @@ mod tests {
             polling_interval_seconds: 15,
             metric_type: MetricType::AverageValue,
             use_cached_metrics: false,
+            ignore_null_values: true,
         }
     }
 
@@ -212,6 +223,23 @@ mod tests {
         assert!(error.contains("triggers[].metricType"), "{error}");
         let utilization = ScalingRule::from_scaled_object(&scaled_object("    metricType: Utilization\n"));
         assert!(format!("{:#}", utilization.unwrap_err()).contains("Utilization"));
+    }
+
+    #[test]
+    fn no_data_reads_as_zero_unless_ignore_null_values_is_false() {
+        let with = |value: &str| {
+            let mut object = scaled_object("");
+            object.spec.triggers[0].metadata.insert("ignoreNullValues".into(), value.into());
+            ScalingRule::from_scaled_object(&object)
+        };
+        assert!(ScalingRule::from_scaled_object(&scaled_object("")).unwrap().ignore_null_values, "KEDA's default");
+        assert!(!with("false").unwrap().ignore_null_values);
+        assert!(!with("0").unwrap().ignore_null_values);
+        assert!(with("True").unwrap().ignore_null_values);
+        assert!(format!("{:#}", with("no").unwrap_err()).contains("ignoreNullValues \"no\" is not a boolean"));
+        let shipped: ScaledObject =
+            crate::manifests::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/base"), "ScaledObject").unwrap();
+        assert!(!ScalingRule::from_scaled_object(&shipped).unwrap().ignore_null_values);
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::keda::ScalingRule;
+
 /// One series of an instant-query result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -83,9 +85,24 @@ impl Prometheus {
     /// The single value KEDA's prometheus scaler needs from `query`: it fails
     /// on several series, and a value that is not a number cannot be scaled on.
     pub fn value(&self, query: &str) -> Result<f64> {
+        self.value_or_empty(query)?.context("the query returned no data: is Prometheus scraping the app yet?")
+    }
+
+    /// What KEDA's prometheus scaler reads for `rule`: as [`Self::value`],
+    /// but no series reads as 0 when the trigger's `ignoreNullValues` is
+    /// true (KEDA's default).
+    pub fn keda_value(&self, rule: &ScalingRule) -> Result<f64> {
+        match self.value_or_empty(&rule.query)? {
+            Some(value) => Ok(value),
+            None if rule.ignore_null_values => Ok(0.0),
+            None => bail!("the query returned no data: is Prometheus scraping the app yet? (ignoreNullValues: \"false\" makes it an error)"),
+        }
+    }
+
+    fn value_or_empty(&self, query: &str) -> Result<Option<f64>> {
         let samples = self.query(query)?;
         let value = match samples.as_slice() {
-            [] => bail!("the query returned no data: is Prometheus scraping the app yet?"),
+            [] => return Ok(None),
             [sample] => sample.value,
             several => bail!(
                 "the query returned {} series, and KEDA accepts exactly one: aggregate it, e.g. sum(...)",
@@ -95,7 +112,7 @@ impl Prometheus {
         if !value.is_finite() {
             bail!("the query returned {value}, not a number KEDA can scale on");
         }
-        Ok(value)
+        Ok(Some(value))
     }
 }
 
