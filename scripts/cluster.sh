@@ -7,6 +7,7 @@
 #   scripts/cluster.sh build   # build its binaries only
 #   SEED_APP=DIR scripts/cluster.sh bench  # BENCHMARKS.md, "On a real node" (scripts/bench.sh --node)
 #   SEED_APP=DIR scripts/cluster.sh test   # the node suite (scripts/node-tests.sh)
+#   scripts/cluster.sh loop                # KEDA's loop on the node (scripts/loop-tests.sh)
 # Needs root, Go 1.26, and containerd-shim-spin v0.24.0 (CONTAINERD_SHIM_SPIN,
 # or containerd-shim-spin-v2 on PATH). Installs the Debian packages it needs
 # when missing, and containerd 1.7 into target/containerd-1.7.
@@ -31,11 +32,14 @@ fi
 require ip:iproute2 iptables-save:iptables conntrack:conntrack runc:runc \
   /usr/lib/cni/bridge:containernetworking-plugins buildah:buildah \
   docker-registry:docker-registry gcc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+# The app's image holds the component: a fresh machine has no Wasm target.
+rustup --quiet target add wasm32-wasip2
 target=${CARGO_TARGET_DIR:-target}
 CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh "$target/containerd-1.7")}
 export CONTAINERD_1_7
-if [[ ${1:-} == test ]]; then
+if [[ ${1:-} == test || ${1:-} == loop ]]; then
+  suite=${1/test/node}
   shift
-  exec cargo test --release -p cluster --features node-tests --test node -- --nocapture "$@"
+  exec cargo test --release -p cluster --features node-tests --test "$suite" -- --nocapture "$@"
 fi
 exec cargo run --quiet --release -p cluster -- "$@"

@@ -64,15 +64,7 @@ pub fn repo_path(relative: &str) -> String {
 /// name manifests/container pulls `Always`.
 pub fn deliver_images(node: &Node, seed_app: &std::path::Path) -> Result<()> {
     let started = Instant::now();
-    let wasm = Command::new(env!("CARGO"))
-        .current_dir(repo_root())
-        .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "wasm-release", "-p", "keda-spin-autoscaling"])
-        .status()
-        .context("cargo build of the component")?;
-    ensure!(wasm.success(), "cargo build of the component failed");
-    let images = Images::new(&node.layout, node.runtimes.ctr());
-    images.build_dockerfile(&repo_root(), &repo_root().join("Dockerfile"), APP_IMAGE)?;
-    images.import(APP_IMAGE)?;
+    deliver_wasm_image(node)?;
     let flask = Command::new(repo_root().join("scripts/flask-image.sh"))
         .arg(format!("docker://{NODE_IP}:{REGISTRY_PORT}/{FLASK_IMAGE}"))
         .env("SEED_APP", seed_app)
@@ -81,6 +73,19 @@ pub fn deliver_images(node: &Node, seed_app: &std::path::Path) -> Result<()> {
     ensure!(flask.success(), "scripts/flask-image.sh failed");
     println!("test node: images built and delivered in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The wasm path's image alone, as deliver_images builds it.
+pub fn deliver_wasm_image(node: &Node) -> Result<()> {
+    let wasm = Command::new(env!("CARGO"))
+        .current_dir(repo_root())
+        .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "wasm-release", "-p", "keda-spin-autoscaling"])
+        .status()
+        .context("cargo build of the component")?;
+    ensure!(wasm.success(), "cargo build of the component failed");
+    let images = Images::new(&node.layout, node.runtimes.ctr());
+    images.build_dockerfile(&repo_root(), &repo_root().join("Dockerfile"), APP_IMAGE)?;
+    images.import(APP_IMAGE)
 }
 
 /// What a cluster admin does once for the wasm path: the RuntimeClass, and

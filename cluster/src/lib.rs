@@ -17,6 +17,7 @@ pub mod layout;
 pub mod network;
 pub mod node;
 pub mod pki;
+pub mod scaling_loop;
 
 pub use layout::Layout;
 pub use node::{Node, Runtimes};

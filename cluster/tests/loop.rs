@@ -1,0 +1,704 @@
+//! The scaling loop for real, on the one-node cluster of docs/test-node.md:
+//! KEDA v2.20.2, prometheus-operator v0.93.0 with Prometheus 3.13.1 and
+//! fortio, each built from its Go module and installed from its own release
+//! manifests; the wasm path applied as a user applies it; manifests/load's
+//! Job as shipped (60 req/s for 120 s). KEDA's HPA must scale `test` from 1
+//! to 6 Ready pods with every request answered, hold them through a 30 s
+//! Prometheus outage, and go back to 1 after the load; with no data, KEDA
+//! must answer the HPA with an error; and the preview's HPA model, fed the
+//! values the real HPA read, must choose its replicas at every sync. The
+//! timeline, sampled every 5 s, and the syncs are written to
+//! target/test-node/loop-timeline.csv and loop-syncs.csv.
+//!
+//! Needs root, `CONTAINERD_1_7` and `CONTAINERD_SHIM_SPIN`
+//! (scripts/loop-tests.sh sets them).
+//!   scripts/loop-tests.sh [FILTER]
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use cluster::apps::{self, NAMESPACE, Path, ready_pods, rollout};
+use cluster::layout::NODE_IP;
+use cluster::scaling_loop::{self, wait_for};
+use cluster::{Node, Runtimes};
+use harness::http::answer;
+use libtest_mimic::{Arguments, Failed, Trial};
+use scaling::hpa::{Behavior, Hpa};
+use scaling::keda::ScalingRule;
+use scaling::manifests::ScaledObject;
+use serde_json::Value;
+
+/// What manifests/load asks for, and what the ScaledObject's AverageValue
+/// threshold of 10 makes of it: ceil(60 / 10).
+const LOAD_RATE: f64 = 60.0;
+const REPLICAS_UNDER_LOAD: usize = 6;
+const HPA: &str = "keda-hpa-test";
+/// How long Prometheus is stopped under load.
+const OUTAGE_SECONDS: f64 = 30.0;
+/// kube-controller-manager's --horizontal-pod-autoscaler-sync-period, left
+/// at its default.
+const SYNC_PERIOD: f64 = 15.0;
+
+fn main() -> ExitCode {
+    let mut arguments = Arguments::from_args();
+    arguments.test_threads = Some(1);
+    if arguments.list {
+        return libtest_mimic::run(&arguments, trials(None)).exit_code();
+    }
+    let node = match start() {
+        Ok(node) => Arc::new(Loop { node, timeline: Mutex::new(Vec::new()), syncs: Mutex::new(Vec::new()) }),
+        Err(error) => {
+            eprintln!("the test node did not start: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let conclusion = libtest_mimic::run(&arguments, trials(Some(&node)));
+    let node = Arc::into_inner(node).expect("every check has ended").node;
+    let left = node.down();
+    if !left.is_empty() {
+        eprintln!("the test node left on the machine:\n  {}", left.join("\n  "));
+        return ExitCode::FAILURE;
+    }
+    conclusion.exit_code()
+}
+
+/// The node and the timeline the load check records.
+struct Loop {
+    node: Node,
+    timeline: Mutex<Vec<Sample>>,
+    /// The real HPA's syncs during the load check, for the model's check.
+    syncs: Mutex<Vec<RealSync>>,
+}
+
+type Check = fn(&Loop) -> Result<()>;
+
+fn trials(state: Option<&Arc<Loop>>) -> Vec<Trial> {
+    let checks: [(&str, Check); 5] = [
+        ("keda_and_prometheus_install_from_their_release_manifests", install),
+        ("keda_creates_the_hpa_with_the_scaled_objects_behavior_min_and_max", hpa_as_the_scaled_object_says),
+        ("prometheus_scrapes_the_pods_with_the_operators_labels", prometheus_scrapes_the_pods),
+        ("under_load_the_hpa_scales_to_six_and_back_to_one_answering_every_request", load_scales_out_and_back),
+        ("the_preview_model_chooses_the_real_hpas_replicas_at_every_sync", |state| compare_with_model(&state.syncs.lock().unwrap())),
+    ];
+    checks
+        .into_iter()
+        .map(|(name, check)| {
+            let state = state.cloned();
+            Trial::test(name, move || {
+                let state = state.expect("checks run only with a node");
+                check(&state).map_err(|error| Failed::from(format!("{error:#}")))
+            })
+        })
+        .collect()
+}
+
+fn start() -> Result<Node> {
+    let node = Node::up(Runtimes::from_env()?)?;
+    apps::deliver_wasm_image(&node)?;
+    scaling_loop::deliver_images(&node)?;
+    Ok(node)
+}
+
+fn install(state: &Loop) -> Result<()> {
+    let node = &state.node;
+    let started = Instant::now();
+    scaling_loop::install_keda(node)?;
+    println!("KEDA ready {:.1} s after apply", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    scaling_loop::install_prometheus(node)?;
+    println!("prometheus-operator and Prometheus ready {:.1} s after apply", started.elapsed().as_secs_f64());
+    apps::install_runtime_class(node)?;
+    node.kubectl.run(&["apply", "-k", &Path::Wasm.kustomization()])?;
+    rollout(node)
+}
+
+fn hpa_as_the_scaled_object_says(state: &Loop) -> Result<()> {
+    let kubectl = &state.node.kubectl;
+    wait_for(Duration::from_secs(120), "KEDA's HPA", || Ok(kubectl.try_run(&["-n", NAMESPACE, "get", "hpa", HPA]).0))?;
+    let hpa = kubectl.get_json(&["-n", NAMESPACE, "hpa", HPA])?;
+    let scaled_object = kubectl.get_json(&["-n", NAMESPACE, "scaledobject", "test"])?;
+    let (spec, wanted) = (&hpa["spec"], &scaled_object["spec"]);
+    ensure!(
+        spec["minReplicas"] == wanted["minReplicaCount"],
+        "minReplicas {} for minReplicaCount {}",
+        spec["minReplicas"],
+        wanted["minReplicaCount"]
+    );
+    ensure!(
+        spec["maxReplicas"] == wanted["maxReplicaCount"],
+        "maxReplicas {} for maxReplicaCount {}",
+        spec["maxReplicas"],
+        wanted["maxReplicaCount"]
+    );
+    ensure!(spec["scaleTargetRef"]["name"] == "test", "the HPA targets {}", spec["scaleTargetRef"]);
+    // The ScaledObject's scaleDown as the API server stores it: with the
+    // `selectPolicy` it leaves unset defaulted to Max
+    // (SetDefaults_HorizontalPodAutoscalerBehavior, pkg/apis/autoscaling/v2).
+    let mut scale_down = wanted["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"].clone();
+    let rules = scale_down.as_object_mut().context("the ScaledObject sets no scaleDown")?;
+    rules.entry("selectPolicy").or_insert_with(|| "Max".into());
+    ensure!(
+        spec["behavior"]["scaleDown"] == scale_down,
+        "scaleDown {} is not the ScaledObject's {scale_down}",
+        spec["behavior"]["scaleDown"]
+    );
+    // The ScaledObject sets no scaleUp: the API server's defaults for
+    // autoscaling/v2 (SetDefaults_HorizontalPodAutoscalerBehavior).
+    let scale_up = serde_json::json!({
+        "stabilizationWindowSeconds": 0,
+        "selectPolicy": "Max",
+        "policies": [
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15},
+        ],
+    });
+    ensure!(spec["behavior"]["scaleUp"] == scale_up, "scaleUp {} is not the default", spec["behavior"]["scaleUp"]);
+    let metric = &spec["metrics"][0];
+    ensure!(
+        metric["type"] == "External" && metric["external"]["target"]["averageValue"] == "10",
+        "the HPA's metric is {metric}, not an External AverageValue of 10"
+    );
+    println!("{HPA}: min {} max {} behavior {}", spec["minReplicas"], spec["maxReplicas"], spec["behavior"]);
+    Ok(())
+}
+
+fn prometheus_scrapes_the_pods(state: &Loop) -> Result<()> {
+    let prometheus = Prometheus::new(&state.node)?;
+    let mut series = Value::Null;
+    wait_for(Duration::from_secs(120), "a scraped series of the app", || {
+        series = prometheus.query("python_request_operations_total")?;
+        Ok(series.as_array().is_some_and(|all| !all.is_empty()))
+    })?;
+    let labels = &series[0]["metric"];
+    // The target labels prometheus-operator's configuration generator
+    // writes for a ServiceMonitor endpoint (pkg/prometheus/promcfg.go).
+    let pod = &ready_pods(&state.node)?[0];
+    for (label, expected) in [
+        ("namespace", NAMESPACE),
+        ("service", "test"),
+        ("endpoint", "http"),
+        ("job", "test"),
+        ("pod", pod.name.as_str()),
+        ("container", "test"),
+    ] {
+        ensure!(labels[label] == expected, "label {label} is {}, not {expected}: {labels}", labels[label]);
+    }
+    let instance = format!("{}:{}", pod.ip, Path::Wasm.container_port());
+    ensure!(labels["instance"] == instance.as_str(), "instance {} is not {instance}", labels["instance"]);
+    println!("scraped: {labels}");
+    Ok(())
+}
+
+/// One row of the timeline.
+#[derive(Clone, Debug)]
+struct Sample {
+    at: f64,
+    query: Option<f64>,
+    external: Option<f64>,
+    desired: u64,
+    current: u64,
+    ready: usize,
+}
+
+fn load_scales_out_and_back(state: &Loop) -> Result<()> {
+    let node = &state.node;
+    let prometheus = Prometheus::new(node)?;
+    let query = scaled_object_query(node)?;
+    let metric = external_metric_path(node)?;
+    let started = Instant::now();
+    let stop_watching = AtomicBool::new(false);
+    let syncs = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch_syncs(node, started, &stop_watching));
+        let outcome = drive_load(state, &prometheus, &query, &metric, started);
+        stop_watching.store(true, Ordering::Relaxed);
+        let syncs = watcher.join().expect("the sync watcher does not panic");
+        (outcome, syncs)
+    });
+    let (outcome, syncs) = syncs;
+    *state.syncs.lock().unwrap() = syncs?;
+    outcome
+}
+
+/// Applies manifests/load and samples the timeline until the Deployment is
+/// back to 1 pod after the load; then asserts what the load should do.
+fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, started: Instant) -> Result<()> {
+    let node = &state.node;
+    node.kubectl.run(&["apply", "-k", &apps::repo_path("manifests/load")])?;
+    let mut job_done: Option<f64> = None;
+    let mut at_six: Option<f64> = None;
+    let mut back_to_one: Option<f64> = None;
+    let mut outage: Option<Outage> = None;
+    // The load's 120 s, then the stabilization window (60 s), three 50 %
+    // steps (45 s) and the rate's 1 m window: 6 minutes is twice that.
+    while started.elapsed() < Duration::from_secs(480) {
+        let tick = Instant::now();
+        let sample = sample(node, prometheus, query, metric, started.elapsed().as_secs_f64())?;
+        println!(
+            "{:6.1} s  query {:>6}  external {:>6}  desired {:>2}  current {:>2}  ready {:>2}",
+            sample.at,
+            shown(sample.query),
+            shown(sample.external),
+            sample.desired,
+            sample.current,
+            sample.ready
+        );
+        if at_six.is_none() && sample.ready >= REPLICAS_UNDER_LOAD {
+            at_six = Some(sample.at);
+        }
+        if job_done.is_none() {
+            job_done = job_state(node)?.map(|_| sample.at);
+        }
+        if job_done.is_some() && at_six.is_some() && sample.ready == 1 && sample.desired == 1 {
+            back_to_one = Some(sample.at);
+        }
+        let desired = sample.desired;
+        state.timeline.lock().unwrap().push(sample);
+        if back_to_one.is_some() {
+            break;
+        }
+        if outage.is_none() && at_six.is_some() {
+            outage = Some(Outage::begin(started, desired)?);
+        }
+        if let Some(outage) = outage.as_mut()
+            && outage.data_again.is_none()
+            && started.elapsed().as_secs_f64() - outage.stopped_at >= OUTAGE_SECONDS
+        {
+            outage.end(state, prometheus, query, metric, started)?;
+        }
+        std::thread::sleep(Duration::from_secs(5).saturating_sub(tick.elapsed()));
+    }
+    let no_data = match back_to_one {
+        Some(_) => no_data_is_an_error(state, prometheus, query, metric, started),
+        None => Ok(()),
+    };
+    write_timeline(&state.timeline.lock().unwrap())?;
+    let logs = node.kubectl.try_run(&["-n", "load", "logs", "job/load", "--tail=30"]).1;
+    match job_state(node)? {
+        Some(true) => {}
+        Some(false) => bail!("the load Job failed: some request was not answered 200:\n{logs}"),
+        None => bail!("the load Job had not ended after {:.0} s:\n{logs}", started.elapsed().as_secs_f64()),
+    }
+    let answered = logs.lines().find(|line| line.starts_with("Code 200")).context("no `Code 200` line in fortio's report")?;
+    println!("fortio: {answered}");
+    let max_ready = state.timeline.lock().unwrap().iter().map(|sample| sample.ready).max().unwrap_or(0);
+    let at_six = at_six.with_context(|| format!("the Deployment never had {REPLICAS_UNDER_LOAD} Ready pods (at most {max_ready})"))?;
+    ensure!(max_ready <= REPLICAS_UNDER_LOAD + 1, "{max_ready} Ready pods for {LOAD_RATE} req/s at 10 each");
+    let job_done = job_done.expect("the Job ended");
+    outage.context("Prometheus was never stopped: the load did not reach 6 pods")?.held(&state.timeline.lock().unwrap(), job_done)?;
+    let back = back_to_one.context("the Deployment did not return to 1 Ready pod")?;
+    println!(
+        "{REPLICAS_UNDER_LOAD} Ready pods {at_six:.0} s after the load began; the load ended at {job_done:.0} s; 1 pod again {:.0} s after it",
+        back - job_done
+    );
+    no_data
+}
+
+fn shown(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| format!("{value:.2}"))
+}
+
+fn sample(node: &Node, prometheus: &Prometheus, query: &str, metric: &str, at: f64) -> Result<Sample> {
+    // While Prometheus is stopped (the outage below) there is no value.
+    let query = prometheus.query(query).ok().and_then(|result| result.get(0)?["value"][1].as_str()?.parse().ok());
+    let (read, answer) = node.kubectl.try_run(&["get", "--raw", metric, "--request-timeout=5s"]);
+    let external = if read {
+        serde_json::from_str::<Value>(&answer).ok().and_then(|list| list["items"][0]["value"].as_str().and_then(quantity))
+    } else {
+        None
+    };
+    let hpa = node.kubectl.get_json(&["-n", NAMESPACE, "hpa", HPA])?;
+    Ok(Sample {
+        at,
+        query,
+        external,
+        desired: hpa["status"]["desiredReplicas"].as_u64().unwrap_or(0),
+        current: hpa["status"]["currentReplicas"].as_u64().unwrap_or(0),
+        ready: ready_pods(node)?.len(),
+    })
+}
+
+/// A Kubernetes quantity as KEDA's adapter writes it: "60", "59500m", "1k".
+fn quantity(text: &str) -> Option<f64> {
+    let (number, scale) = match text.chars().last()? {
+        'm' => (&text[..text.len() - 1], 1e-3),
+        'k' => (&text[..text.len() - 1], 1e3),
+        _ => (text, 1.0),
+    };
+    number.parse::<f64>().ok().map(|value| value * scale)
+}
+
+/// Some(true) when the load Job completed, Some(false) when it failed.
+fn job_state(node: &Node) -> Result<Option<bool>> {
+    let job = node.kubectl.get_json(&["-n", "load", "job", "load"])?;
+    let conditions = job["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let holds = |kind: &str| conditions.iter().any(|c| c["type"] == kind && c["status"] == "True");
+    Ok(if holds("Complete") {
+        Some(true)
+    } else if holds("Failed") {
+        Some(false)
+    } else {
+        None
+    })
+}
+
+fn scaled_object_query(node: &Node) -> Result<String> {
+    let scaled_object = node.kubectl.get_json(&["-n", NAMESPACE, "scaledobject", "test"])?;
+    scaled_object["spec"]["triggers"][0]["metadata"]["query"].as_str().map(str::to_owned).context("the ScaledObject has no query")
+}
+
+/// The external metric as the HPA reads it, through the aggregated API.
+fn external_metric_path(node: &Node) -> Result<String> {
+    let hpa = node.kubectl.get_json(&["-n", NAMESPACE, "hpa", HPA])?;
+    let external = &hpa["spec"]["metrics"][0]["external"]["metric"];
+    let name = external["name"].as_str().context("the HPA has no external metric")?;
+    let selector: Vec<String> = external["selector"]["matchLabels"]
+        .as_object()
+        .map(|labels| labels.iter().map(|(key, value)| format!("{key}={}", value.as_str().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    Ok(format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/{name}?labelSelector={}", encode(&selector.join(","))))
+}
+
+fn write_timeline(timeline: &[Sample]) -> Result<()> {
+    let mut csv = String::from("seconds,query,external_metric,hpa_desired,hpa_current,ready_pods\n");
+    for s in timeline {
+        let value = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+        writeln!(csv, "{:.1},{},{},{},{},{}", s.at, value(s.query), value(s.external), s.desired, s.current, s.ready)?;
+    }
+    let file = cluster::Layout::new().root.join("loop-timeline.csv");
+    std::fs::write(&file, csv)?;
+    println!("timeline: {}", file.display());
+    Ok(())
+}
+
+/// Prometheus through its Service prometheus-k8s, as KEDA reaches it.
+struct Prometheus {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Prometheus {
+    fn new(node: &Node) -> Result<Prometheus> {
+        let service = node.kubectl.get_json(&["-n", "monitoring", "service", "prometheus-k8s"])?;
+        let ip = service["spec"]["clusterIP"].as_str().context("prometheus-k8s has no clusterIP")?;
+        // A stopped Prometheus accepts connections and never answers: a
+        // query gives up after 2 s, as KEDA's does after its 3 s default.
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(2))).build().into();
+        Ok(Prometheus { base: format!("http://{ip}:9090"), agent })
+    }
+
+    /// The result vector of an instant query.
+    fn query(&self, query: &str) -> Result<Value> {
+        let url = format!("{}/api/v1/query?query={}", self.base, encode(query));
+        let answer = answer(self.agent.get(&url).call().with_context(|| format!("GET {url}"))?);
+        ensure!(answer.status == 200, "Prometheus answered {} to {query}: {}", answer.status, answer.body);
+        let body: Value = serde_json::from_str(&answer.body).context("Prometheus' answer is not JSON")?;
+        Ok(body["data"]["result"].clone())
+    }
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// One sync of the real HPA: when kube-controller-manager ran it (seconds
+/// since the load began), the metric it read (the sum KEDA answered; `None`
+/// when it got none), the replicas it found and the replicas it chose.
+#[derive(Clone, Debug)]
+struct RealSync {
+    at: f64,
+    value: Option<f64>,
+    current: u32,
+    desired: u32,
+}
+
+/// The HPA controller's syncs, seen through kube-controller-manager's own
+/// counter of them (`horizontal_pod_autoscaler_controller_reconciliations_total`,
+/// pkg/controller/podautoscaler/monitor): polled every 200 ms, and after
+/// each increment the HPA's status, which that sync wrote.
+fn watch_syncs(node: &Node, started: Instant, stop: &AtomicBool) -> Result<Vec<RealSync>> {
+    let pki = node.layout.pki();
+    let (cert, key) = (pki.join("admin.crt"), pki.join("admin.key"));
+    let reconciliations = || -> Result<u64> {
+        // The controller manager serves a self-signed certificate of its own
+        // (it is given none), so only the client is authenticated here.
+        let output = std::process::Command::new("curl")
+            .args(["-sSfk", "--max-time", "5", "--cert"])
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg(format!("https://{NODE_IP}:10257/metrics"))
+            .output()
+            .context("running curl")?;
+        ensure!(output.status.success(), "kube-controller-manager's /metrics: {}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout)?;
+        Ok(text
+            .lines()
+            .filter(|line| line.starts_with("horizontal_pod_autoscaler_controller_reconciliations_total{"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64)
+    };
+    let mut seen = reconciliations()?;
+    let mut syncs = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = reconciliations()?;
+        if now == seen {
+            continue;
+        }
+        let at = started.elapsed().as_secs_f64();
+        ensure!(now == seen + 1, "{} HPA syncs within 200 ms: one HPA syncs every 15 s", now - seen);
+        seen = now;
+        let status = node.kubectl.get_json(&["-n", NAMESPACE, "hpa", HPA])?["status"].take();
+        let current = status["currentReplicas"].as_u64().context("the HPA's status has no currentReplicas")? as u32;
+        // The controller reports the sum KEDA answered divided by the pods,
+        // rounded up to a thousandth (GetExternalPerPodMetricReplicas): times
+        // the pods, it is the sum to within a thousandth per pod.
+        let average = status["currentMetrics"][0]["external"]["current"]["averageValue"].as_str().and_then(quantity);
+        let active = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|condition| condition["type"] == "ScalingActive" && condition["status"] == "True");
+        syncs.push(RealSync {
+            at,
+            value: average.filter(|_| active).map(|average| average * f64::from(current)),
+            current,
+            desired: status["desiredReplicas"].as_u64().context("the HPA's status has no desiredReplicas")? as u32,
+        });
+    }
+    Ok(syncs)
+}
+
+/// Feeds the preview's HPA model (scaling::hpa) the values the real HPA read
+/// at its syncs, and requires the same replicas at every sync. The model
+/// runs the ScaledObject of manifests/base, as the preview does.
+///
+/// The controller syncs 15 s after its previous sync ended: a period plus
+/// that sync's processing, a few milliseconds, or seconds when KEDA waits
+/// for a stopped Prometheus. So a record a whole number of periods old is
+/// always just outside a window of whole periods (scaling::hpa::within),
+/// and a delay of less than half a period never moves a record across one.
+/// The watcher sees a sync up to a few hundred milliseconds late, which
+/// could: so each sync is placed a whole number of periods after the one
+/// before (the gap rounded), in whole seconds, where the model puts it.
+fn compare_with_model(syncs: &[RealSync]) -> Result<()> {
+    let scaled_object: ScaledObject = scaling::manifests::load(&harness::repo_root().join("manifests/base"), "ScaledObject")?;
+    let rule = ScalingRule::from_scaled_object(&scaled_object)?;
+    let behavior = Behavior::from_scaled_object(&scaled_object)?;
+    // Before the first sync that read a value the HPA has no status to
+    // compare (it is written by the first good sync).
+    let syncs = &syncs[syncs.iter().position(|sync| sync.value.is_some()).context("no HPA sync read a value")?..];
+    let first = &syncs[0];
+    // Agreement on a flat line proves nothing: the syncs must span the way
+    // up to 6 and back to 1.
+    let highest = syncs.iter().map(|sync| sync.desired).max().unwrap_or(0);
+    let last = syncs.last().map_or(0, |sync| sync.desired);
+    ensure!(
+        highest >= REPLICAS_UNDER_LOAD as u32 && last == 1,
+        "the syncs went up to {highest} and ended at {last}: not a scale-out and back"
+    );
+    let mut model = Hpa::new(rule, behavior, first.current, SYNC_PERIOD);
+    let mut differences = Vec::new();
+    let mut table = String::from("seconds,grid_seconds,value,hpa_current,hpa_desired,model_replicas\n");
+    let (mut periods, mut previous) = (0_u32, first.at);
+    for sync in syncs {
+        let gap = ((sync.at - previous) / SYNC_PERIOD).round() as u32;
+        ensure!(sync.at == first.at || gap >= 1, "two syncs {:.1} s apart: the HPA synced off its period", sync.at - previous);
+        (periods, previous) = (periods + gap, sync.at);
+        let grid = f64::from(periods) * SYNC_PERIOD;
+        let modelled = match sync.value {
+            Some(value) => model.sync(grid, value).replicas,
+            None => model.replicas(),
+        };
+        writeln!(
+            table,
+            "{:.2},{grid:.0},{},{},{},{modelled}",
+            sync.at,
+            sync.value.map(|v| format!("{v:.3}")).unwrap_or_default(),
+            sync.current,
+            sync.desired
+        )?;
+        if modelled != sync.desired {
+            differences.push(format!(
+                "at {:.1} s ({} read, {} replicas): the HPA chose {}, the model {modelled}",
+                sync.at,
+                shown(sync.value),
+                sync.current,
+                sync.desired
+            ));
+        }
+    }
+    let file = cluster::Layout::new().root.join("loop-syncs.csv");
+    std::fs::write(&file, &table)?;
+    print!("the HPA's syncs and the model's replicas ({}):\n{table}", file.display());
+    ensure!(
+        differences.is_empty(),
+        "the model and the HPA differ at {} of {} syncs:\n  {}",
+        differences.len(),
+        syncs.len(),
+        differences.join("\n  ")
+    );
+    println!("the model chose the HPA's replicas at all {} syncs", syncs.len());
+    Ok(())
+}
+
+/// Prometheus stopped for 30 s under load, once the Deployment has its 6
+/// pods: its process frozen (SIGSTOP) and then let go on (SIGCONT), so it
+/// keeps its data. KEDA cannot read the metric meanwhile (the kubelet's
+/// readiness probe soon takes Prometheus out of its Service, and its
+/// liveness probe may restart the container, which keeps its emptyDir), and
+/// the HPA must keep its replicas until the value is back.
+struct Outage {
+    pid: i32,
+    stopped_at: f64,
+    resumed_at: f64,
+    desired_at_stop: u64,
+    /// When the query had a value again.
+    data_again: Option<f64>,
+}
+
+impl Outage {
+    fn begin(started: Instant, desired_at_stop: u64) -> Result<Outage> {
+        let pid = prometheus_pid()?;
+        signal(pid, libc::SIGSTOP)?;
+        let stopped_at = started.elapsed().as_secs_f64();
+        println!("{stopped_at:6.1} s  Prometheus stopped (SIGSTOP to {pid})");
+        Ok(Outage { pid, stopped_at, resumed_at: stopped_at, desired_at_stop, data_again: None })
+    }
+
+    /// Lets Prometheus go on, and samples every half second until the
+    /// query has a value again.
+    fn end(&mut self, state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, started: Instant) -> Result<()> {
+        signal(self.pid, libc::SIGCONT)?;
+        self.resumed_at = started.elapsed().as_secs_f64();
+        println!("{:6.1} s  Prometheus let go on (SIGCONT)", self.resumed_at);
+        let data_again = until_the_query_has_a_value(state, prometheus, query, metric, started, &mut |_| Ok(()))?;
+        println!("{data_again:6.1} s  the query has a value again");
+        self.data_again = Some(data_again);
+        Ok(())
+    }
+
+    /// The HPA kept at least the replicas it wanted when Prometheus stopped
+    /// until one sync after the query had a value again (or the load ended).
+    fn held(&self, timeline: &[Sample], load_ended: f64) -> Result<()> {
+        let data_again = self.data_again.context("Prometheus was stopped and never had a value again")?;
+        ensure!(
+            data_again < load_ended,
+            "the query had a value again only at {data_again:.0} s, after the load ended at {load_ended:.0} s"
+        );
+        let until = (data_again + SYNC_PERIOD).min(load_ended);
+        let during = timeline.iter().filter(|sample| sample.at >= self.stopped_at && sample.at <= until);
+        let lowest = during.map(|sample| sample.desired).min().context("no sample during the outage")?;
+        ensure!(
+            lowest >= self.desired_at_stop,
+            "the HPA went from {} to {lowest} replicas while Prometheus was stopped",
+            self.desired_at_stop
+        );
+        println!(
+            "Prometheus stopped at {:.0} s for {:.0} s, a value again at {data_again:.0} s: the HPA held {} replicas",
+            self.stopped_at,
+            self.resumed_at - self.stopped_at,
+            self.desired_at_stop
+        );
+        Ok(())
+    }
+}
+
+/// Samples the timeline every 5 s while polling the query every half second
+/// (for up to 4 minutes) until it returns a series; `on_empty` sees each
+/// moment Prometheus answers it with none. Returns when it had one.
+fn until_the_query_has_a_value(
+    state: &Loop,
+    prometheus: &Prometheus,
+    query: &str,
+    metric: &str,
+    started: Instant,
+    on_empty: &mut dyn FnMut(f64) -> Result<()>,
+) -> Result<f64> {
+    let node = &state.node;
+    let waiting = Instant::now();
+    let mut last_sample = Instant::now();
+    while waiting.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_millis(500));
+        if last_sample.elapsed() >= Duration::from_secs(5) {
+            last_sample = Instant::now();
+            let sample = sample(node, prometheus, query, metric, started.elapsed().as_secs_f64())?;
+            state.timeline.lock().unwrap().push(sample);
+        }
+        // Unreachable (no Ready endpoint) or not ready (503) yet.
+        let Ok(result) = prometheus.query(query) else { continue };
+        if result.as_array().is_some_and(|series| !series.is_empty()) {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        on_empty(started.elapsed().as_secs_f64())?;
+    }
+    bail!("the query had no value within 240 s")
+}
+
+/// The process whose command is the Prometheus image's entrypoint.
+fn prometheus_pid() -> Result<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(command) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        if command.split(|byte| *byte == 0).next() == Some(b"/bin/prometheus".as_slice()) {
+            found.push(pid);
+        }
+    }
+    match found.as_slice() {
+        [pid] => Ok(*pid),
+        other => bail!("expected one /bin/prometheus process, found {other:?}"),
+    }
+}
+
+fn signal(pid: i32, signal: libc::c_int) -> Result<()> {
+    // SAFETY: kill(2) with a pid read from /proc and a valid signal number.
+    let sent = unsafe { libc::kill(pid, signal) };
+    ensure!(sent == 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+    Ok(())
+}
+
+/// No data is an error (`ignoreNullValues: "false"`, docs/scaling.md): with
+/// the Deployment idle at 1 pod, Prometheus' pod is deleted, and its
+/// replacement starts with an empty emptyDir. Until it has two scrapes in
+/// the rate's window it answers the query with no series, and KEDA's
+/// metrics API must answer the HPA's read with an error, not a value.
+fn no_data_is_an_error(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, started: Instant) -> Result<()> {
+    let node = &state.node;
+    let uid = || node.kubectl.try_run(&["-n", "monitoring", "get", "pod", "prometheus-k8s-0", "-o", "jsonpath={.metadata.uid}"]);
+    let (_, old) = uid();
+    node.kubectl.run(&["-n", "monitoring", "delete", "pod", "prometheus-k8s-0", "--wait=false"])?;
+    println!("{:6.1} s  Prometheus' pod deleted", started.elapsed().as_secs_f64());
+    // The old pod answers until it has gone: wait for its replacement.
+    wait_for(Duration::from_secs(120), "Prometheus' new pod", || Ok(matches!(uid(), (true, new) if new != old)))?;
+    let mut answers = Vec::new();
+    let data_again = until_the_query_has_a_value(state, prometheus, query, metric, started, &mut |at| {
+        let (read, answer) = node.kubectl.try_run(&["get", "--raw", metric, "--request-timeout=5s"]);
+        ensure!(!read, "KEDA answered {} for a query with no series: it must be an error", answer.trim());
+        if answers.is_empty() {
+            println!("{at:6.1} s  no series; KEDA's metrics API answers: {}", answer.trim());
+        }
+        answers.push(at);
+        Ok(())
+    })?;
+    ensure!(!answers.is_empty(), "the new Prometheus never answered the query with no series");
+    // KEDA's next query, a moment later, has the value too.
+    wait_for(Duration::from_secs(30), "KEDA's metric once the query has a value", || {
+        Ok(node.kubectl.try_run(&["get", "--raw", metric, "--request-timeout=5s"]).0)
+    })?;
+    let desired = node.kubectl.get_json(&["-n", NAMESPACE, "hpa", HPA])?["status"]["desiredReplicas"].as_u64();
+    ensure!(desired == Some(1), "the HPA wants {desired:?} replicas of an idle app");
+    println!("{data_again:6.1} s  a value again; KEDA refused {} reads of no data", answers.len());
+    Ok(())
+}
