@@ -18,6 +18,7 @@ pub mod network;
 pub mod node;
 pub mod pki;
 pub mod scaling_loop;
+pub mod suite;
 
 pub use layout::Layout;
 pub use node::{Node, Runtimes};

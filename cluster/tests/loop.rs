@@ -16,17 +16,17 @@
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use cluster::apps::{self, NAMESPACE, Path, ready_pods, rollout};
 use cluster::layout::NODE_IP;
 use cluster::scaling_loop::{self, wait_for};
+use cluster::suite::{self, Check};
 use cluster::{Node, Runtimes};
 use harness::http::answer;
-use libtest_mimic::{Arguments, Failed, Trial};
 use scaling::hpa::{Behavior, Hpa};
 use scaling::keda::ScalingRule;
 use scaling::manifests::ScaledObject;
@@ -44,29 +44,11 @@ const OUTAGE_SECONDS: f64 = 30.0;
 const SYNC_PERIOD: f64 = 15.0;
 
 fn main() -> ExitCode {
-    let mut arguments = Arguments::from_args();
-    arguments.test_threads = Some(1);
-    if arguments.list {
-        return libtest_mimic::run(&arguments, trials(None)).exit_code();
-    }
-    let node = match start() {
-        Ok(node) => Arc::new(Loop { node, timeline: Mutex::new(Vec::new()), syncs: Mutex::new(Vec::new()) }),
-        Err(error) => {
-            eprintln!("the test node did not start: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let conclusion = libtest_mimic::run(&arguments, trials(Some(&node)));
-    let node = Arc::into_inner(node).expect("every check has ended").node;
-    let left = node.down();
-    if !left.is_empty() {
-        eprintln!("the test node left on the machine:\n  {}", left.join("\n  "));
-        return ExitCode::FAILURE;
-    }
-    conclusion.exit_code()
+    let start = || Ok(Loop { node: node_with_the_loops_images()?, timeline: Mutex::new(Vec::new()), syncs: Mutex::new(Vec::new()) });
+    suite::run(&CHECKS, start, |state| state.node)
 }
 
-/// The node and the timeline the load check records.
+/// The node and what the load check records.
 struct Loop {
     node: Node,
     timeline: Mutex<Vec<Sample>>,
@@ -74,29 +56,16 @@ struct Loop {
     syncs: Mutex<Vec<RealSync>>,
 }
 
-type Check = fn(&Loop) -> Result<()>;
+/// The checks, in the order they run.
+const CHECKS: [(&str, Check<Loop>); 5] = [
+    ("keda_and_prometheus_install_from_their_release_manifests", install),
+    ("keda_creates_the_hpa_with_the_scaled_objects_behavior_min_and_max", hpa_as_the_scaled_object_says),
+    ("prometheus_scrapes_the_pods_with_the_operators_labels", prometheus_scrapes_the_pods),
+    ("under_load_the_hpa_scales_to_six_and_back_to_one_answering_every_request", load_scales_out_and_back),
+    ("the_preview_model_chooses_the_real_hpas_replicas_at_every_sync", |state| compare_with_model(&state.syncs.lock().unwrap())),
+];
 
-fn trials(state: Option<&Arc<Loop>>) -> Vec<Trial> {
-    let checks: [(&str, Check); 5] = [
-        ("keda_and_prometheus_install_from_their_release_manifests", install),
-        ("keda_creates_the_hpa_with_the_scaled_objects_behavior_min_and_max", hpa_as_the_scaled_object_says),
-        ("prometheus_scrapes_the_pods_with_the_operators_labels", prometheus_scrapes_the_pods),
-        ("under_load_the_hpa_scales_to_six_and_back_to_one_answering_every_request", load_scales_out_and_back),
-        ("the_preview_model_chooses_the_real_hpas_replicas_at_every_sync", |state| compare_with_model(&state.syncs.lock().unwrap())),
-    ];
-    checks
-        .into_iter()
-        .map(|(name, check)| {
-            let state = state.cloned();
-            Trial::test(name, move || {
-                let state = state.expect("checks run only with a node");
-                check(&state).map_err(|error| Failed::from(format!("{error:#}")))
-            })
-        })
-        .collect()
-}
-
-fn start() -> Result<Node> {
+fn node_with_the_loops_images() -> Result<Node> {
     let node = Node::up(Runtimes::from_env()?)?;
     apps::deliver_wasm_image(&node)?;
     scaling_loop::deliver_images(&node)?;

@@ -13,7 +13,6 @@
 //!   scripts/node-tests.sh [FILTER]
 
 use std::process::{Command, ExitCode};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -21,63 +20,28 @@ use cluster::apps::{
     self, APP_IMAGE, FLASK_IMAGE, NAMESPACE, NODE_PORT, Path, SELECTOR, SERVICE_PORT, count, ready_pods, rollout, service_ip,
 };
 use cluster::layout::{DNS_SERVICE_IP, NODE_IP, NODE_NAME};
+use cluster::suite::{self, Check};
 use cluster::{Node, Runtimes};
 use harness::confinement::{SecurityContext, check_process};
 use harness::http::{client, get};
-use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
 fn main() -> ExitCode {
-    let mut arguments = Arguments::from_args();
-    // The checks share one node and build on each other's state.
-    arguments.test_threads = Some(1);
-    if arguments.list {
-        return libtest_mimic::run(&arguments, trials(None)).exit_code();
-    }
-    let node = match start() {
-        Ok(node) => Arc::new(node),
-        Err(error) => {
-            eprintln!("the test node did not start: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let conclusion = libtest_mimic::run(&arguments, trials(Some(&node)));
-    let node = Arc::into_inner(node).expect("every check has ended");
-    let left = node.down();
-    if !left.is_empty() {
-        eprintln!("the test node left on the machine:\n  {}", left.join("\n  "));
-        return ExitCode::FAILURE;
-    }
-    conclusion.exit_code()
+    suite::run(&CHECKS, start, |node| node)
 }
-
-/// One check of the node: it fails with the reason.
-type Check = fn(&Node) -> Result<()>;
 
 /// The checks, in the order they run.
-fn trials(node: Option<&Arc<Node>>) -> Vec<Trial> {
-    let checks: [(&str, Check); 9] = [
-        ("wasm_path_applies_as_a_user_applies_it", wasm_path_applies_as_a_user_applies_it),
-        ("pod_security_admission_admits_the_pod_and_rejects_an_escalating_one", pod_security_admission),
-        ("the_kubelet_runs_spin_through_the_runtime_class_with_the_security_context", spin_through_the_runtime_class),
-        ("the_pod_is_ready_by_the_kubelets_own_probes", ready_by_the_kubelets_probes),
-        ("requests_through_cluster_ip_node_port_and_dns_count_exactly", service_counts_exactly),
-        ("three_replicas_each_count_from_zero_and_add_up", three_replicas_add_up),
-        ("a_drain_leaves_the_one_pod_the_disruption_budget_holds", drain_is_held_by_the_budget),
-        ("deleted_pods_end_within_their_grace_period", deletion_within_grace_period),
-        ("container_path_pulls_the_flask_image_through_the_mirror_and_counts", container_path),
-    ];
-    checks
-        .into_iter()
-        .map(|(name, check)| {
-            let node = node.cloned();
-            Trial::test(name, move || {
-                let node = node.expect("checks run only with a node");
-                check(&node).map_err(|error| Failed::from(format!("{error:#}")))
-            })
-        })
-        .collect()
-}
+const CHECKS: [(&str, Check<Node>); 9] = [
+    ("wasm_path_applies_as_a_user_applies_it", wasm_path_applies_as_a_user_applies_it),
+    ("pod_security_admission_admits_the_pod_and_rejects_an_escalating_one", pod_security_admission),
+    ("the_kubelet_runs_spin_through_the_runtime_class_with_the_security_context", spin_through_the_runtime_class),
+    ("the_pod_is_ready_by_the_kubelets_own_probes", ready_by_the_kubelets_probes),
+    ("requests_through_cluster_ip_node_port_and_dns_count_exactly", service_counts_exactly),
+    ("three_replicas_each_count_from_zero_and_add_up", three_replicas_add_up),
+    ("a_drain_leaves_the_one_pod_the_disruption_budget_holds", drain_is_held_by_the_budget),
+    ("deleted_pods_end_within_their_grace_period", deletion_within_grace_period),
+    ("container_path_pulls_the_flask_image_through_the_mirror_and_counts", container_path),
+];
 
 /// The node, with both images delivered and the CRDs the manifests need
 /// (the operators themselves are the KEDA suite's).
