@@ -106,6 +106,10 @@ pub fn controller_manager(layout: &Layout) -> Command {
             "--leader-elect=false".into(),
             "--profiling=false".into(),
             "--v=1".into(),
+            // Every HPA sync's recommendation, with the controller's own
+            // time to the microsecond: the scaling loop holds the model
+            // against them (cluster/tests/loop.rs).
+            "--vmodule=horizontal=4".into(),
         ],
     )
 }

@@ -21,8 +21,15 @@
 //!   `Tolerances.isWithin`;
 //! - `pkg/apis/autoscaling/v2/defaults.go`: what the API server fills into a
 //!   `behavior` that sets only part of itself;
-//! - `rate_limiters.go`: the work queue brings each HPA back 15 s after its
-//!   last sync (`--horizontal-pod-autoscaler-sync-period`).
+//! - `rate_limiters.go` and `processNextWorkItem`: the work queue brings each
+//!   HPA back 15 s after it was last queued
+//!   (`--horizontal-pod-autoscaler-sync-period`), by the end of its last
+//!   sync or by the HPA informer's resync, whichever comes first. The model
+//!   syncs exactly every 15 s; the real syncs come a little more or, after
+//!   an informer resync, a little less than 15 s apart (measured on the test
+//!   node, docs/test-node.md), which decides whether a record exactly a
+//!   whole number of periods old is inside a window. `Hpa::sync_timed` takes
+//!   the controller's own times for that.
 //!
 //! And KEDA v2.20.2: `controllers/keda/hpa.go` (the HPA gets the
 //! ScaledObject's `behavior`, or none), `GetHPAMinReplicas` (at least 1),
@@ -298,11 +305,10 @@ impl Behavior {
 }
 
 /// Whether a record stamped `then` is still inside a window of `seconds` at
-/// `now`. The code keeps a record while its stamp is `After(now − window)`
-/// and calls it old when it is `Before(now − window)`; with syncs a few
-/// milliseconds more than one period apart (see the module's note on time) a
-/// record exactly a whole number of periods old is always just outside, so
-/// the boundary is open here.
+/// `now`: the code keeps a record while its stamp is `After(now − window)`,
+/// so the boundary is open. On the model's schedule, a record a whole number
+/// of periods old is outside; whether the real controller's is depends on
+/// the milliseconds between its syncs (see the module's note on the queue).
 pub fn within(then: f64, now: f64, seconds: u32) -> bool {
     now - then < f64::from(seconds)
 }
@@ -630,7 +636,7 @@ impl Hpa {
         let mut syncs = Vec::new();
         while due(self.next_sync) {
             let at = self.next_sync;
-            syncs.push(self.reconcile(at, self.last_value));
+            syncs.push(self.reconcile(at, at, self.last_value));
             self.next_sync += self.sync_period_seconds;
         }
         syncs
@@ -639,11 +645,23 @@ impl Hpa {
     /// One sync at `at` with the metric `value`, outside the schedule (the
     /// preview's `--once`, and the tests).
     pub fn sync(&mut self, at: f64, value: f64) -> Sync {
-        self.reconcile(at, Some(value))
+        self.reconcile(at, at, Some(value))
+    }
+
+    /// One sync as the controller's clock saw it: its recommendation stamped
+    /// `at`, and the scale event, if it scales, stamped `scaled_at`, after the
+    /// scale subresource's update (`storeScaleEvent` follows it). A sync
+    /// comes 15 s after the HPA was last queued, by its own requeue or by
+    /// the informer's resync, so two syncs can be a little less than a
+    /// period apart, and a scale event is a few milliseconds younger than its
+    /// sync's recommendation: at a window's edge those milliseconds decide
+    /// (cluster/tests/loop.rs feeds this the controller's logged times).
+    pub fn sync_timed(&mut self, at: f64, scaled_at: f64, value: f64) -> Sync {
+        self.reconcile(at, scaled_at, Some(value))
     }
 
     /// `reconcileAutoscaler`.
-    fn reconcile(&mut self, at: f64, value: Option<f64>) -> Sync {
+    fn reconcile(&mut self, at: f64, scaled_at: f64, value: Option<f64>) -> Sync {
         let current = self.replicas;
         // `recordInitialRecommendation`: on the HPA's first sync the controller
         // records the current replicas as a recommendation, before anything
@@ -695,7 +713,7 @@ impl Hpa {
             current
         };
         if replicas != current {
-            self.store_scale_event(at, current, replicas);
+            self.store_scale_event(scaled_at, current, replicas);
         }
         self.replicas = replicas;
         Sync { at, value, recommendation, replicas_before: current, replicas }
