@@ -4,7 +4,8 @@
 //! manifests; the wasm path applied as a user applies it; manifests/load's
 //! Job as shipped (60 req/s for 120 s). KEDA's HPA must scale `test` from 1
 //! to 6 Ready pods with every request answered, hold them through a 30 s
-//! Prometheus outage, and go back to 1 after the load; with no data, KEDA
+//! Prometheus outage, replace a pod deleted under load losing no more
+//! requests than could be in flight on it, and go back to 1 after the load; with no data, KEDA
 //! must answer the HPA with an error; and the preview's HPA model, fed the
 //! values the real HPA read, must choose its replicas at every sync. The
 //! timeline, sampled every 5 s, and the syncs are written to
@@ -35,6 +36,7 @@ use serde_json::Value;
 /// What manifests/load asks for, and what the ScaledObject's AverageValue
 /// threshold of 10 makes of it: ceil(60 / 10).
 const LOAD_RATE: f64 = 60.0;
+const LOAD_SECONDS: f64 = 120.0;
 const REPLICAS_UNDER_LOAD: usize = 6;
 const HPA: &str = "keda-hpa-test";
 /// How long Prometheus is stopped under load.
@@ -201,6 +203,7 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
     let mut at_six: Option<f64> = None;
     let mut back_to_one: Option<f64> = None;
     let mut outage: Option<Outage> = None;
+    let mut deletion: Option<PodDeletion> = None;
     // The load's 120 s, then the stabilization window (60 s), three 50 %
     // steps (45 s) and the rate's 1 m window: 6 minutes is twice that.
     while started.elapsed() < Duration::from_secs(480) {
@@ -237,6 +240,8 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
             && started.elapsed().as_secs_f64() - outage.stopped_at >= OUTAGE_SECONDS
         {
             outage.end(state, prometheus, query, metric, started)?;
+        } else if deletion.is_none() && job_done.is_none() && outage.as_ref().is_some_and(|outage| outage.data_again.is_some()) {
+            deletion = Some(PodDeletion::begin(node, started)?);
         }
         std::thread::sleep(Duration::from_secs(5).saturating_sub(tick.elapsed()));
     }
@@ -248,16 +253,29 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
     let logs = node.kubectl.try_run(&["-n", "load", "logs", "job/load", "--tail=30"]).1;
     match job_state(node)? {
         Some(true) => {}
-        Some(false) => bail!("the load Job failed: some request was not answered 200:\n{logs}"),
+        Some(false) => bail!("the load Job failed: some request got an HTTP error:\n{logs}"),
         None => bail!("the load Job had not ended after {:.0} s:\n{logs}", started.elapsed().as_secs_f64()),
     }
-    let answered = logs.lines().find(|line| line.starts_with("Code 200")).context("no `Code 200` line in fortio's report")?;
-    println!("fortio: {answered}");
-    let max_ready = state.timeline.lock().unwrap().iter().map(|sample| sample.ready).max().unwrap_or(0);
+    let codes = fortio_codes(&logs)?;
+    let answered = codes.iter().filter(|(code, _)| *code == 200).map(|(_, count)| count).sum::<u64>();
+    let failed = codes.iter().filter(|(code, _)| *code != 200).map(|(_, count)| count).sum::<u64>();
+    println!("fortio: {answered} answered 200, {failed} failed: {codes:?}");
+    ensure!(
+        answered + failed == (LOAD_RATE * LOAD_SECONDS) as u64,
+        "fortio sent {} requests, not {LOAD_RATE} req/s for {LOAD_SECONDS} s",
+        answered + failed
+    );
+    let timeline = state.timeline.lock().unwrap().clone();
+    let max_ready = timeline.iter().map(|sample| sample.ready).max().unwrap_or(0);
     let at_six = at_six.with_context(|| format!("the Deployment never had {REPLICAS_UNDER_LOAD} Ready pods (at most {max_ready})"))?;
-    ensure!(max_ready <= REPLICAS_UNDER_LOAD + 1, "{max_ready} Ready pods for {LOAD_RATE} req/s at 10 each");
+    // Until the faults: a replaced pod makes the sum of rates overshoot for
+    // a window (docs/scaling.md, "Faults"), and the HPA follows it.
+    let max_clean = timeline.iter().filter(|sample| sample.at <= at_six).map(|sample| sample.ready).max().unwrap_or(0);
+    ensure!(max_clean <= REPLICAS_UNDER_LOAD + 1, "{max_clean} Ready pods for {LOAD_RATE} req/s at 10 each");
+    println!("at most {max_ready} Ready pods after the faults");
     let job_done = job_done.expect("the Job ended");
     outage.context("Prometheus was never stopped: the load did not reach 6 pods")?.held(&state.timeline.lock().unwrap(), job_done)?;
+    deletion.context("no pod was deleted under load")?.replaced(&state.timeline.lock().unwrap(), failed)?;
     let back = back_to_one.context("the Deployment did not return to 1 Ready pod")?;
     println!(
         "{REPLICAS_UNDER_LOAD} Ready pods {at_six:.0} s after the load began; the load ended at {job_done:.0} s; 1 pod again {:.0} s after it",
@@ -710,4 +728,74 @@ fn logged_at(log: &str, message: &str) -> Vec<f64> {
             Some(hours * 3600.0 + minutes * 60.0 + seconds)
         })
         .collect()
+}
+
+/// One wasm pod deleted under load, once Prometheus is back: the busiest
+/// pod, seen counting requests. The Deployment replaces it, and no request
+/// fails at the Service beyond those in flight on that pod, which are at
+/// most fortio's connections.
+struct PodDeletion {
+    at: f64,
+    pod: String,
+    connections: u64,
+}
+
+impl PodDeletion {
+    fn begin(node: &Node, started: Instant) -> Result<PodDeletion> {
+        let pods = ready_pods(node)?;
+        let before = pods.iter().map(|pod| apps::count(Path::Wasm, &pod.ip)).collect::<Result<Vec<_>>>()?;
+        std::thread::sleep(Duration::from_secs(1));
+        let mut busiest = None;
+        for (pod, before) in pods.iter().zip(before) {
+            let served = apps::count(Path::Wasm, &pod.ip)? - before;
+            if busiest.as_ref().is_none_or(|(_, most)| served > *most) {
+                busiest = Some((pod, served));
+            }
+        }
+        let (pod, served) = busiest.context("no Ready pod to delete")?;
+        ensure!(served > 0.0, "no pod counted a request in a second of the load");
+        let job = node.kubectl.get_json(&["-n", "load", "job", "load"])?;
+        let args = job["spec"]["template"]["spec"]["containers"][0]["args"].as_array().cloned().unwrap_or_default();
+        let connections = args
+            .iter()
+            .position(|arg| arg == "-c")
+            .and_then(|at| args.get(at + 1)?.as_str()?.parse().ok())
+            .context("the load Job's fortio has no -c CONNECTIONS")?;
+        node.kubectl.run(&["-n", NAMESPACE, "delete", "pod", &pod.name, "--wait=false"])?;
+        let at = started.elapsed().as_secs_f64();
+        println!("{at:6.1} s  pod {} deleted; it counted {served} requests in the second before", pod.name);
+        Ok(PodDeletion { at, pod: pod.name.clone(), connections })
+    }
+
+    /// The Deployment had its 6 Ready pods again after the deletion, and
+    /// fortio's failures were no more than its connections.
+    fn replaced(&self, timeline: &[Sample], failed: u64) -> Result<()> {
+        let again = timeline
+            .iter()
+            .find(|sample| sample.at > self.at && sample.ready >= REPLICAS_UNDER_LOAD)
+            .with_context(|| format!("{} was deleted at {:.0} s and never replaced", self.pod, self.at))?;
+        ensure!(
+            failed <= self.connections,
+            "{failed} requests failed when a pod was deleted under load: more than fortio's {} connections could have in flight on it",
+            self.connections
+        );
+        println!(
+            "{} deleted at {:.0} s: {REPLICAS_UNDER_LOAD} Ready again by {:.0} s; {failed} requests failed (at most {} could be in flight on it)",
+            self.pod, self.at, again.at, self.connections
+        );
+        Ok(())
+    }
+}
+
+/// fortio's report lines `Code 200 : 7199 (100.0 %)`, as (code, count).
+fn fortio_codes(log: &str) -> Result<Vec<(i32, u64)>> {
+    let codes: Vec<(i32, u64)> = log
+        .lines()
+        .filter_map(|line| {
+            let (code, rest) = line.strip_prefix("Code")?.split_once(':')?;
+            Some((code.trim().parse().ok()?, rest.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect();
+    ensure!(!codes.is_empty(), "no `Code` line in fortio's report:\n{log}");
+    Ok(codes)
 }

@@ -4,7 +4,8 @@
 // passes. fortio's own main package (fortio.org/fortio/cli) cannot be built
 // here: it imports grol.io/grol, which the Go module proxy does not serve.
 // The report printed is fortio's own ("Code 200 : N (100.0 %)" and the
-// latency histogram), so the Job's log reads as the release image's does.
+// latency histogram), so the Job's log reads as the release image's does;
+// unlike fortio's, it exits 1 when any answer has an HTTP status but 200.
 package main
 
 import (
@@ -50,10 +51,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fortio load:", err)
 		os.Exit(1)
 	}
-	// Anything but a 200 (fortio counts a socket error as code -1) fails
-	// the Job, so `kubectl wait --for=condition=complete` means no loss.
+	// An HTTP error status fails the Job. A socket error (fortio's code -1)
+	// is counted in the report and judged by the test that reads it: a pod
+	// deleted under load may take the requests in flight on it along.
 	for code, count := range results.RetCodes {
-		if code != 200 && count > 0 {
+		if code != 200 && code != -1 && count > 0 {
 			fmt.Fprintf(os.Stderr, "fortio load: %d answers with code %d\n", count, code)
 			os.Exit(1)
 		}
