@@ -144,7 +144,9 @@ fn service_counts_exactly(node: &Node) -> Result<()> {
     let resolved = cluster::dns::resolve_a(DNS_SERVICE_IP, &name)?;
     ensure!(resolved == [cluster_ip], "{name} resolves to {resolved:?} through the cluster DNS, not the ClusterIP {cluster_ip}");
 
-    let pod = &ready_pods(node)?[0];
+    let pods = ready_pods(node)?;
+    wait_for_service_rules(&pods)?;
+    let pod = &pods[0];
     let before = count(Path::Wasm, &pod.ip)?;
     let agent = client();
     for url in [format!("http://{cluster_ip}:{SERVICE_PORT}/"), format!("http://{NODE_IP}:{NODE_PORT}/")] {
@@ -168,9 +170,6 @@ fn three_replicas_add_up(node: &Node) -> Result<()> {
     println!("1 -> 3 replicas Ready in {:.1} s", started.elapsed().as_secs_f64());
     let pods = ready_pods(node)?;
     ensure!(pods.len() == 3, "{} Ready pods after scaling to 3", pods.len());
-    // A pod is Ready before kube-proxy has written its rule (seen in CI: one
-    // of three pods got none of 90 requests). Wait for the rules, which is
-    // what a client of the Service waits for too.
     wait_for_service_rules(&pods)?;
     let mut before = Vec::new();
     for pod in &pods {
@@ -271,6 +270,7 @@ fn container_path(node: &Node) -> Result<()> {
         "the registry's log shows no pull of {FLASK_IMAGE}"
     );
 
+    wait_for_service_rules(&pods)?;
     let url = format!("http://{}:{SERVICE_PORT}/", service_ip(node)?);
     let before = count(Path::Container, &pod.ip)?;
     for _ in 0..20 {
@@ -286,7 +286,10 @@ fn container_path(node: &Node) -> Result<()> {
 
 /// Waits until kube-proxy's NAT rules send the Service to every one of
 /// `pods` (iptables mode: one rule per endpoint, commented
-/// `NAMESPACE/SERVICE:PORT_NAME -> IP:PORT`).
+/// `NAMESPACE/SERVICE:PORT_NAME -> IP:PORT`). A pod is Ready before
+/// kube-proxy has written its rule: CI runs saw one of three new pods get
+/// none of 90 requests, and "connection refused" from a Service whose only
+/// pod was Ready. A client of the Service waits for the rules too.
 fn wait_for_service_rules(pods: &[apps::Pod]) -> Result<()> {
     let started = Instant::now();
     loop {
