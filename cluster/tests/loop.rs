@@ -27,10 +27,11 @@ use cluster::layout::NODE_IP;
 use cluster::scaling_loop::{self, wait_for};
 use cluster::suite::{self, Check};
 use cluster::{Node, Runtimes};
-use harness::http::answer;
+use scaling::chart::Point;
 use scaling::hpa::{Behavior, Hpa};
 use scaling::keda::ScalingRule;
 use scaling::manifests::ScaledObject;
+use scaling::prometheus::Prometheus;
 use serde_json::Value;
 
 /// What manifests/load asks for, and what the ScaledObject's AverageValue
@@ -46,7 +47,14 @@ const OUTAGE_SECONDS: f64 = 30.0;
 const SYNC_PERIOD: f64 = 15.0;
 
 fn main() -> ExitCode {
-    let start = || Ok(Loop { node: node_with_the_loops_images()?, timeline: Mutex::new(Vec::new()), syncs: Mutex::new(Vec::new()) });
+    let start = || {
+        Ok(Loop {
+            node: node_with_the_loops_images()?,
+            timeline: Mutex::new(Vec::new()),
+            syncs: Mutex::new(Vec::new()),
+            offered: Mutex::new(Vec::new()),
+        })
+    };
     suite::run(&CHECKS, start, |state| state.node)
 }
 
@@ -56,6 +64,8 @@ struct Loop {
     timeline: Mutex<Vec<Sample>>,
     /// The real HPA's syncs during the load check, for the model's check.
     syncs: Mutex<Vec<RealSync>>,
+    /// The load fortio offered, as (from second, req/s) steps, for the chart.
+    offered: Mutex<Vec<(f64, f64)>>,
 }
 
 /// The checks, in the order they run.
@@ -64,7 +74,7 @@ const CHECKS: [(&str, Check<Loop>); 5] = [
     ("keda_creates_the_hpa_with_the_scaled_objects_behavior_min_and_max", hpa_as_the_scaled_object_says),
     ("prometheus_scrapes_the_pods_with_the_operators_labels", prometheus_scrapes_the_pods),
     ("under_load_the_hpa_scales_to_six_and_back_to_one_answering_every_request", load_scales_out_and_back),
-    ("the_preview_model_chooses_the_real_hpas_replicas_at_every_sync", |state| compare_with_model(&state.syncs.lock().unwrap())),
+    ("the_preview_model_chooses_the_real_hpas_replicas_at_every_sync", compare_with_model),
 ];
 
 fn node_with_the_loops_images() -> Result<Node> {
@@ -138,16 +148,17 @@ fn hpa_as_the_scaled_object_says(state: &Loop) -> Result<()> {
 }
 
 fn prometheus_scrapes_the_pods(state: &Loop) -> Result<()> {
-    let prometheus = Prometheus::new(&state.node)?;
-    let mut series = Value::Null;
+    let prometheus = prometheus(&state.node)?;
+    let mut series = Vec::new();
     wait_for(Duration::from_secs(120), "a scraped series of the app", || {
         series = prometheus.query("python_request_operations_total")?;
-        Ok(series.as_array().is_some_and(|all| !all.is_empty()))
+        Ok(!series.is_empty())
     })?;
-    let labels = &series[0]["metric"];
+    let labels = &series[0].labels;
     // The target labels prometheus-operator's configuration generator
     // writes for a ServiceMonitor endpoint (pkg/prometheus/promcfg.go).
     let pod = &ready_pods(&state.node)?[0];
+    let instance = format!("{}:{}", pod.ip, Path::Wasm.container_port());
     for (label, expected) in [
         ("namespace", NAMESPACE),
         ("service", "test"),
@@ -155,12 +166,12 @@ fn prometheus_scrapes_the_pods(state: &Loop) -> Result<()> {
         ("job", "test"),
         ("pod", pod.name.as_str()),
         ("container", "test"),
+        ("instance", instance.as_str()),
     ] {
-        ensure!(labels[label] == expected, "label {label} is {}, not {expected}: {labels}", labels[label]);
+        let found = labels.get(label).map(String::as_str);
+        ensure!(found == Some(expected), "label {label} is {found:?}, not {expected}: {labels:?}");
     }
-    let instance = format!("{}:{}", pod.ip, Path::Wasm.container_port());
-    ensure!(labels["instance"] == instance.as_str(), "instance {} is not {instance}", labels["instance"]);
-    println!("scraped: {labels}");
+    println!("scraped: {labels:?}");
     Ok(())
 }
 
@@ -177,7 +188,7 @@ struct Sample {
 
 fn load_scales_out_and_back(state: &Loop) -> Result<()> {
     let node = &state.node;
-    let prometheus = Prometheus::new(node)?;
+    let prometheus = prometheus(node)?;
     let query = scaled_object_query(node)?;
     let metric = external_metric_path(node)?;
     let started = Instant::now();
@@ -252,7 +263,7 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
     write_timeline(&state.timeline.lock().unwrap())?;
     let logs = node.kubectl.try_run(&["-n", "load", "logs", "job/load", "--tail=30"]).1;
     match job_state(node)? {
-        Some(true) => {}
+        Some(true) => *state.offered.lock().unwrap() = load_window(node, started)?,
         Some(false) => bail!("the load Job failed: some request got an HTTP error:\n{logs}"),
         None => bail!("the load Job had not ended after {:.0} s:\n{logs}", started.elapsed().as_secs_f64()),
     }
@@ -284,13 +295,30 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
     no_data
 }
 
+/// When fortio's container ran, in seconds since `started`, from the times
+/// the kubelet recorded: the load offered, as steps.
+fn load_window(node: &Node, started: Instant) -> Result<Vec<(f64, f64)>> {
+    let pods = node.kubectl.get_json(&["-n", "load", "pods", "-l", "job-name=load"])?;
+    let terminated = &pods["items"][0]["status"]["containerStatuses"][0]["state"]["terminated"];
+    // RFC 3339 in UTC, to the second: `2026-12-02T08:20:33Z`.
+    let of_day = |field: &str| -> Result<f64> {
+        let time = terminated[field].as_str().with_context(|| format!("fortio's container has no {field}"))?;
+        let clock = time.split_once('T').map(|(_, clock)| clock.trim_end_matches('Z')).context("not RFC 3339")?;
+        let parts: Vec<f64> = clock.split(':').map(str::parse).collect::<Result<_, _>>().with_context(|| format!("{field} {time}"))?;
+        ensure!(parts.len() == 3, "{field} {time} is not hh:mm:ss");
+        Ok(parts[0] * 3600.0 + parts[1] * 60.0 + parts[2])
+    };
+    let started_of_day = seconds_of_day(std::time::SystemTime::now()) - started.elapsed().as_secs_f64();
+    Ok(vec![(of_day("startedAt")? - started_of_day, LOAD_RATE), (of_day("finishedAt")? - started_of_day, 0.0)])
+}
+
 fn shown(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |value| format!("{value:.2}"))
 }
 
 fn sample(node: &Node, prometheus: &Prometheus, query: &str, metric: &str, at: f64) -> Result<Sample> {
     // While Prometheus is stopped (the outage below) there is no value.
-    let query = prometheus.query(query).ok().and_then(|result| result.get(0)?["value"][1].as_str()?.parse().ok());
+    let query = prometheus.value(query).ok();
     let (read, answer) = node.kubectl.try_run(&["get", "--raw", metric, "--request-timeout=5s"]);
     let external = if read {
         serde_json::from_str::<Value>(&answer).ok().and_then(|list| list["items"][0]["value"].as_str().and_then(quantity))
@@ -346,7 +374,10 @@ fn external_metric_path(node: &Node) -> Result<String> {
         .as_object()
         .map(|labels| labels.iter().map(|(key, value)| format!("{key}={}", value.as_str().unwrap_or_default())).collect())
         .unwrap_or_default();
-    Ok(format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/{name}?labelSelector={}", encode(&selector.join(","))))
+    // Label keys and values need no escaping in a query string
+    // ([A-Za-z0-9._-], a key's prefix adds `/`), and Go's ParseQuery splits
+    // each parameter at its first `=`.
+    Ok(format!("/apis/external.metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/{name}?labelSelector={}", selector.join(",")))
 }
 
 fn write_timeline(timeline: &[Sample]) -> Result<()> {
@@ -361,40 +392,12 @@ fn write_timeline(timeline: &[Sample]) -> Result<()> {
     Ok(())
 }
 
-/// Prometheus through its Service prometheus-k8s, as KEDA reaches it.
-struct Prometheus {
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Prometheus {
-    fn new(node: &Node) -> Result<Prometheus> {
-        let service = node.kubectl.get_json(&["-n", "monitoring", "service", "prometheus-k8s"])?;
-        let ip = service["spec"]["clusterIP"].as_str().context("prometheus-k8s has no clusterIP")?;
-        // A stopped Prometheus accepts connections and never answers: a
-        // query gives up after 2 s, as KEDA's does after its 3 s default.
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(2))).build().into();
-        Ok(Prometheus { base: format!("http://{ip}:9090"), agent })
-    }
-
-    /// The result vector of an instant query.
-    fn query(&self, query: &str) -> Result<Value> {
-        let url = format!("{}/api/v1/query?query={}", self.base, encode(query));
-        let answer = answer(self.agent.get(&url).call().with_context(|| format!("GET {url}"))?);
-        ensure!(answer.status == 200, "Prometheus answered {} to {query}: {}", answer.status, answer.body);
-        let body: Value = serde_json::from_str(&answer.body).context("Prometheus' answer is not JSON")?;
-        Ok(body["data"]["result"].clone())
-    }
-}
-
-/// Percent-encodes all but RFC 3986's unreserved characters.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
+/// Prometheus through its Service prometheus-k8s, as KEDA reaches it. A
+/// query gives up after 2 s, as KEDA's does after its 3 s default.
+fn prometheus(node: &Node) -> Result<Prometheus> {
+    let service = node.kubectl.get_json(&["-n", "monitoring", "service", "prometheus-k8s"])?;
+    let ip = service["spec"]["clusterIP"].as_str().context("prometheus-k8s has no clusterIP")?;
+    Ok(Prometheus::with_timeout(&format!("http://{ip}:9090"), Duration::from_secs(2)))
 }
 
 /// One sync of the real HPA: when kube-controller-manager ran it (seconds
@@ -485,7 +488,11 @@ fn watch_syncs(node: &Node, started: Instant, stop: &AtomicBool) -> Result<Vec<R
 /// four periods old is inside the 60 s window or not by those milliseconds.
 /// On a grid of whole periods the model disagreed with the controller once
 /// in three runs for that reason.
-fn compare_with_model(syncs: &[RealSync]) -> Result<()> {
+///
+/// Then draws the run with the preview's chart: the values the syncs read,
+/// the model's replicas, and the Ready pods of the timeline beside them.
+fn compare_with_model(state: &Loop) -> Result<()> {
+    let syncs = state.syncs.lock().unwrap();
     let scaled_object: ScaledObject = scaling::manifests::load(&harness::repo_root().join("manifests/base"), "ScaledObject")?;
     let rule = ScalingRule::from_scaled_object(&scaled_object)?;
     let behavior = Behavior::from_scaled_object(&scaled_object)?;
@@ -503,7 +510,8 @@ fn compare_with_model(syncs: &[RealSync]) -> Result<()> {
     );
     let log = std::fs::read_to_string(cluster::Layout::new().log("kube-controller-manager"))?;
     let (proposed, rescaled) = (logged_at(&log, "\"Proposing desired replicas\""), logged_at(&log, "\"Successfully rescaled\""));
-    let mut model = Hpa::new(rule, behavior, first.current, SYNC_PERIOD);
+    let mut model = Hpa::new(rule.clone(), behavior, first.current, SYNC_PERIOD);
+    let mut points = Vec::new();
     let mut differences = Vec::new();
     let mut table = String::from("seconds,controller_seconds,value,hpa_current,hpa_desired,model_replicas\n");
     let mut base = None;
@@ -521,9 +529,21 @@ fn compare_with_model(syncs: &[RealSync]) -> Result<()> {
                     false => at,
                 };
                 let base = *base.get_or_insert(at);
-                (model.sync_timed(at - base, scaled_at - base, value).replicas, Some(at - base))
+                let replicas = model.sync_timed(at - base, scaled_at - base, value).replicas;
+                // The controller's time, in the timeline's seconds.
+                let since_load = sync.at - (sync.seen - at);
+                points.push(Point {
+                    at: since_load,
+                    value: Some(value),
+                    desired: Some(rule.decide(value, sync.current).desired_replicas),
+                    replicas,
+                });
+                (replicas, Some(at - base))
             }
-            None => (model.replicas(), None),
+            None => {
+                points.push(Point { at: sync.at, value: None, desired: None, replicas: model.replicas() });
+                (model.replicas(), None)
+            }
         };
         writeln!(
             table,
@@ -547,6 +567,10 @@ fn compare_with_model(syncs: &[RealSync]) -> Result<()> {
     let file = cluster::Layout::new().root.join("loop-syncs.csv");
     std::fs::write(&file, &table)?;
     print!("the HPA's syncs and the model's replicas ({}):\n{table}", file.display());
+    let ready: Vec<(f64, u32)> = state.timeline.lock().unwrap().iter().map(|sample| (sample.at, sample.ready as u32)).collect();
+    let chart = cluster::Layout::new().root.join("loop-chart.svg");
+    scaling::chart::write(&chart, &rule, &state.offered.lock().unwrap(), &points, &ready)?;
+    println!("chart: {}", chart.display());
     ensure!(
         differences.is_empty(),
         "the model and the HPA differ at {} of {} syncs:\n  {}",
@@ -643,7 +667,7 @@ fn until_the_query_has_a_value(
         }
         // Unreachable (no Ready endpoint) or not ready (503) yet.
         let Ok(result) = prometheus.query(query) else { continue };
-        if result.as_array().is_some_and(|series| !series.is_empty()) {
+        if !result.is_empty() {
             return Ok(started.elapsed().as_secs_f64());
         }
         on_empty(started.elapsed().as_secs_f64())?;

@@ -6,14 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use scaling::chart::{self, Point};
 use scaling::hpa::{Behavior, DEFAULT_SYNC_PERIOD_SECONDS, Hpa, Sync};
 use scaling::keda::{Decision, MetricType, ScalingRule, milli_units};
 use scaling::manifests::{self, ScaledObject, Service, ServiceMonitor};
 use scaling::prometheus::Prometheus;
-
-use self::chart::Point;
-
-mod chart;
 
 pub struct Options {
     pub query: Option<String>,
@@ -65,7 +62,7 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
     let replicas = options.replicas.unwrap_or(rule.min_replicas.max(1));
     // Before the first poll, so a demo fails before its load starts.
     if let Some(path) = &options.chart {
-        chart::write(path, &rule, &options.offered_load, &[])
+        chart::write(path, &rule, &options.offered_load, &[], &[])
             .with_context(|| format!("cannot write the chart to {}", path.display()))?;
     }
     println!(
@@ -151,7 +148,7 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
             }
         }
         if let Some(path) = &options.chart {
-            chart::write(path, &rule, &options.offered_load, &points)
+            chart::write(path, &rule, &options.offered_load, &points, &[])
                 .with_context(|| format!("cannot write the chart to {}", path.display()))?;
         }
     }

@@ -2,6 +2,8 @@
 //! as `manifests/` declares them, the Prometheus query the ScaledObject makes,
 //! and the rule KEDA applies to its result.
 
+#[cfg(feature = "chart")]
+pub mod chart;
 pub mod dashboard;
 pub mod hpa;
 pub mod keda;

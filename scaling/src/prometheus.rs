@@ -47,9 +47,15 @@ struct VectorSample {
 
 impl Prometheus {
     pub fn new(base_url: &str) -> Self {
+        Self::with_timeout(base_url, Duration::from_secs(10))
+    }
+
+    /// As [`Self::new`], giving up on a query after `timeout`: a stopped
+    /// Prometheus accepts connections and never answers.
+    pub fn with_timeout(base_url: &str, timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
+            .timeout_global(Some(timeout))
             .build()
             .into();
         Self { base_url: base_url.trim_end_matches('/').to_owned(), agent }

@@ -1,17 +1,20 @@
-//! `runner preview --chart FILE.svg`: the run as a time series, drawn with
-//! plotters' SVG backend.
+//! A scaling run as a time series, drawn with plotters' SVG backend: the
+//! preview's (`runner preview --chart FILE.svg`), and the loop test's on the
+//! test node (cluster/tests/loop.rs), which adds the Ready pods the cluster
+//! ran beside the model's replicas.
 
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
-use scaling::hpa::TOLERANCE;
-use scaling::keda::ScalingRule;
 
-/// One poll of the preview.
+use crate::hpa::TOLERANCE;
+use crate::keda::ScalingRule;
+
+/// One sync or poll of the modelled HPA.
 #[derive(Clone, Copy, Debug)]
 pub struct Point {
-    /// Seconds since the preview started.
+    /// Seconds since the run started.
     pub at: f64,
     /// None where the query failed.
     pub value: Option<f64>,
@@ -27,13 +30,22 @@ const VALUE: RGBColor = RGBColor(31, 119, 180);
 const CAPACITY: RGBColor = RGBColor(44, 160, 44);
 const DESIRED: RGBColor = RGBColor(255, 127, 14);
 const REPLICAS: RGBColor = RGBColor(214, 39, 40);
+const READY: RGBColor = RGBColor(0, 0, 0);
 const GRID: RGBColor = RGBColor(245, 245, 245);
 
 /// Write the chart of `points` to `path`, replacing it: through a temporary
-/// file, so a reader never sees half a chart.
-pub fn write(path: &Path, rule: &ScalingRule, offered: &[(f64, f64)], points: &[Point]) -> Result<()> {
+/// file, so a reader never sees half a chart. `offered` is the load's
+/// (from second, req/s) steps; `ready` the (second, Ready pods) a real
+/// cluster ran, empty for the preview.
+pub fn write(
+    path: &Path,
+    rule: &ScalingRule,
+    offered: &[(f64, f64)],
+    points: &[Point],
+    ready: &[(f64, u32)],
+) -> Result<()> {
     let mut svg = String::new();
-    draw(&mut svg, rule, offered, points).map_err(|error| anyhow!("drawing the chart: {error}"))?;
+    draw(&mut svg, rule, offered, points, ready).map_err(|error| anyhow!("drawing the chart: {error}"))?;
     let temporary = path.with_extension("svg.partial");
     std::fs::write(&temporary, svg)?;
     std::fs::rename(&temporary, path)?;
@@ -57,11 +69,22 @@ fn steps(points: impl IntoIterator<Item = (f64, f64)>, until: f64) -> Vec<(f64, 
     line
 }
 
-fn draw(svg: &mut String, rule: &ScalingRule, offered: &[(f64, f64)], points: &[Point]) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(
+    svg: &mut String,
+    rule: &ScalingRule,
+    offered: &[(f64, f64)],
+    points: &[Point],
+    ready: &[(f64, u32)],
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let (upper, lower) = root.split_vertically(HEIGHT * 3 / 5);
-    let end = points.last().map_or(60.0, |point| point.at).max(offered.last().map_or(0.0, |&(at, _)| at)).max(1.0);
+    let end = points
+        .last()
+        .map_or(60.0, |point| point.at)
+        .max(offered.last().map_or(0.0, |&(at, _)| at))
+        .max(ready.last().map_or(0.0, |&(at, _)| at))
+        .max(1.0);
     let capacity = |replicas: u32| rule.threshold * f64::from(replicas);
     let top = points
         .iter()
@@ -131,6 +154,7 @@ fn draw(svg: &mut String, rule: &ScalingRule, offered: &[(f64, f64)], points: &[
     let most = points
         .iter()
         .flat_map(|point| [point.replicas, point.desired.unwrap_or(0)])
+        .chain(ready.iter().map(|&(_, pods)| pods))
         .fold(rule.min_replicas, u32::max)
         + 1;
     let mut replica_chart = ChartBuilder::on(&lower)
@@ -162,6 +186,16 @@ fn draw(svg: &mut String, rule: &ScalingRule, offered: &[(f64, f64)], points: &[
         ))?
         .label("modelled HPA replicas")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], REPLICAS.stroke_width(3)));
+    if !ready.is_empty() {
+        // Sampled, not stepped: a pod becomes Ready between two samples.
+        replica_chart
+            .draw_series(LineSeries::new(
+                ready.iter().map(|&(at, pods)| (at, f64::from(pods))),
+                READY.stroke_width(1),
+            ))?
+            .label("Ready pods on the cluster")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], READY.stroke_width(1)));
+    }
     replica_chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
