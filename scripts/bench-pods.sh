@@ -194,10 +194,10 @@ for _ in $(seq 100); do
 done
 curl -fsS -o /dev/null "http://$registry/v2/" || fail "docker-registry did not answer on $registry"
 
-# The plain image, as the README builds it.
+# The plain image, as docs/kubernetes.md builds it.
 buildah_ bud --quiet --file Dockerfile --tag localhost/wasm-plain:bench . >/dev/null
 buildah_ push --quiet --tls-verify=false localhost/wasm-plain:bench "docker://$registry/wasm-plain:bench"
-# The Spin OCI artifact, as the README pushes it.
+# The Spin OCI artifact, as docs/kubernetes.md pushes it.
 "$spin" registry push --insecure --cache-dir "$work/spin-cache" --from spin.toml "$registry/wasm-artifact:bench" >&2
 
 # The container: the original Flask app, built here (scripts/flask-image.sh).

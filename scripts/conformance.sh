@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The conformance suite: the component under the real `spin up` (Spin 3.6.3)
 # and under the real containerd-shim-spin v0.24.0 in containerd, from the
-# images the README publishes. Needs root (it starts containerd), and the
+# images docs/kubernetes.md publishes. Needs root (it starts containerd), and the
 # two runtimes: SPIN and CONTAINERD_SHIM_SPIN name them, else they are
 # looked up on PATH; a missing one fails its tests with how to install it.
 #   SPIN=/path/to/spin CONTAINERD_SHIM_SPIN=/path/to/containerd-shim-spin-v2 scripts/conformance.sh [TEST NAME FILTER]

@@ -8,7 +8,7 @@
 #       default: 60 req/s for 180 s; --teardown deletes the cluster at the end
 #
 # Needs Docker, k3d, kubectl, cargo with the wasm32-wasip2 target. Every
-# step is a command README.md ("A demo on k3d") shows. It has not been run on
+# step is a command docs/kubernetes.md ("A demo on k3d") shows. It has not been run on
 # a real cluster: no machine it was written on had Docker.
 set -euo pipefail
 

@@ -57,7 +57,7 @@ pub fn repo_path(relative: &str) -> String {
 }
 
 /// Builds both images and puts them where the manifests find them: the
-/// app's, built from `Dockerfile` as the README says, imported into the
+/// app's, built from `Dockerfile` as docs/kubernetes.md says, imported into the
 /// node's containerd under the kustomization's name (`IfNotPresent`, as
 /// shipped); the Flask app of the original demo (`seed_app`, its
 /// python-app directory) pushed to the local registry under the docker.io

@@ -135,7 +135,7 @@ fn kube_proxy(layout: &Layout) -> String {
 /// containerd 1.7's config (version 2): the CRI plugin with runc as the
 /// default runtime, the pause image built here, the CNI network below, the
 /// mirror folder, and the runtime of runtime-class/containerd-1.x.toml
-/// merged in as it is, so that the node runs what the README tells users
+/// merged in as it is, so that the node runs what docs/kubernetes.md tells users
 /// to put into /etc/containerd/config.toml.
 fn containerd(layout: &Layout) -> Result<String> {
     let dir = layout.containerd();

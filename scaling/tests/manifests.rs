@@ -375,7 +375,7 @@ fn images_are_pinned_except_the_documented_python_image() {
                 let image = container["image"].as_str().unwrap();
                 let (_, tag) = image.rsplit_once(':').unwrap_or_else(|| panic!("{image} has no tag"));
                 if image == "docker.io/shkatara/python-custom-metrics-prometheus:latest" {
-                    continue; // publishes nothing but `latest`: README, "The container path"
+                    continue; // publishes nothing but `latest`: docs/kubernetes.md, "The container path"
                 }
                 assert!(tag != "latest" && !tag.is_empty(), "{image}");
             }
