@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Cache, CacheConfig, Config, Engine, PoolingAllocationConfig, Store};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Memory, MemoryType, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -79,9 +79,10 @@ pub struct Runner {
     instances: Arc<tokio::sync::Semaphore>,
 }
 
-/// An engine with the pooling allocator, so that instantiation reuses
-/// pre-reserved memory for up to `max_instances` at once, and a compilation
-/// cache, so that a restart does not compile the component again.
+/// An engine with the pooling allocator where the machine's address space
+/// allows it, so that instantiation reuses pre-reserved memory for up to
+/// `max_instances` at once, and a compilation cache, so that a restart does
+/// not compile the component again.
 pub fn engine(cache_dir: Option<&Path>, max_instances: u32) -> Result<Engine> {
     // A component instance holds several core instances and tables (the
     // component's own module and its adapters): the factors are Spin's
@@ -100,9 +101,38 @@ pub fn engine(cache_dir: Option<&Path>, max_instances: u32) -> Result<Engine> {
     }
 
     let mut config = Config::new();
-    config.allocation_strategy(pooling);
+    if address_space_allows_pooling() {
+        tracing::info!("instance allocation: pooling, {max_instances} instances reserved");
+        config.allocation_strategy(pooling);
+    } else {
+        // On demand, each memory still reserves 4 GiB by default, so that
+        // guard pages replace bounds checks, and 2 GiB more to grow into:
+        // too much for the same small address space at a few instances at
+        // once. Reserve what a memory uses, with explicit bounds checks, and
+        // move it when it grows.
+        tracing::warn!("instance allocation: on demand; the address space is too small to reserve the pool");
+        config.memory_reservation(0);
+        config.memory_reservation_for_growth(0);
+    }
     config.cache(Some(Cache::new(cache)?));
     Ok(Engine::new(&config)?)
+}
+
+/// The pool reserves address space for every instance's memory up front,
+/// terabytes for a thousand instances, which a 39-bit address space (some
+/// arm64 kernels) or a `ulimit -v` refuses. `wasmtime serve` checks first
+/// (src/commands/serve.rs, `use_pooling_allocator_by_default`): it reserves
+/// 2^42 bytes for one 64-bit memory and pools only if that works. So does
+/// the runner; on demand, the instance limit still holds (`Runner::instances`).
+fn address_space_allows_pooling() -> bool {
+    const BITS: u32 = 42;
+    let mut config = Config::new();
+    config.wasm_memory64(true);
+    config.memory_reservation(1 << BITS);
+    let Ok(engine) = Engine::new(&config) else { return false };
+    let mut store = Store::new(&engine, ());
+    // The maximum is in 64 KiB wasm pages.
+    Memory::new(&mut store, MemoryType::new64(0, Some(1 << (BITS - 16)))).is_ok()
 }
 
 impl Runner {

@@ -2,6 +2,7 @@
 
 mod support;
 
+use std::process::Command;
 use std::time::Duration;
 
 use support::conformance::{self, NonUtf8Header, PastCapacity};
@@ -149,4 +150,29 @@ fn the_log_has_one_line_per_request() {
     assert!(lines[0].contains("GET / 200"), "{}", lines[0]);
     assert!(lines[1].contains("GET /metrics 200"), "{}", lines[1]);
     assert!(lines[2].contains("GET /nope 404"), "{}", lines[2]);
+}
+
+/// Where the address space cannot hold the pooling allocator's reservation
+/// (here a `ulimit -v` of 16 GiB; a 39-bit address space does the same),
+/// the runner checks as `wasmtime serve` does and allocates on demand: it
+/// serves, counts exactly, and still refuses past its instance limit.
+#[test]
+fn without_the_address_space_for_the_pool_the_runner_allocates_on_demand() {
+    // Started first without a limit, so that the component is built and the
+    // limited start below compiles nothing.
+    let pooled = Server::runner("pooled");
+    conformance::counts_requests_and_exposes_them(&pooled);
+    let log = std::fs::read_to_string(&pooled.log).unwrap();
+    assert!(log.contains("instance allocation: pooling, 1000 instances reserved"), "{log}");
+    drop(pooled);
+
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "ulimit -v 16777216 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_runner"), "--manifest"])
+        .arg(project_manifest())
+        .args(["--listen", "127.0.0.1:0", "--max-instances", "8", "--variable", "simulated_work_ms=1000"]);
+    let limited = Server::spawn("on-demand", command);
+    let log = std::fs::read_to_string(&limited.log).unwrap();
+    assert!(log.contains("instance allocation: on demand"), "{log}");
+    conformance::past_capacity_requests_are_refused_and_the_rest_counted(&limited, 8, PastCapacity::ServiceUnavailable);
 }
