@@ -167,12 +167,38 @@ fn definition(kind: &str) -> Value {
     })
 }
 
-/// The storage version's schema from a CRD.
+/// The storage version's schema from a CRD, made strict as the API server
+/// validates a custom resource under `kubectl apply --validate=strict` (the
+/// default since kubectl 1.27): a field the structural schema does not
+/// declare is an error, not pruned in silence.
 fn crd_schema(file: &str) -> Value {
     let crd: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(schemas().join(file)).unwrap()).unwrap();
     let versions = crd["spec"]["versions"].as_array().unwrap();
     let storage = versions.iter().find(|version| version["storage"] == true).unwrap();
-    storage["schema"]["openAPIV3Schema"].clone()
+    let mut schema = storage["schema"]["openAPIV3Schema"].clone();
+    reject_undeclared_fields(&mut schema);
+    schema
+}
+
+/// `additionalProperties: false` on every object schema that declares its
+/// properties, unless it keeps unknown fields
+/// (`x-kubernetes-preserve-unknown-fields`) or is a map (its own
+/// `additionalProperties`).
+fn reject_undeclared_fields(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else { return };
+    let declares = object.contains_key("properties");
+    let keeps = object.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
+    if declares && !keeps && !object.contains_key("additionalProperties") {
+        object.insert("additionalProperties".into(), json!(false));
+    }
+    for (key, value) in object.iter_mut() {
+        match key.as_str() {
+            "properties" => value.as_object_mut().into_iter().flat_map(|properties| properties.values_mut()).for_each(reject_undeclared_fields),
+            "items" | "additionalProperties" => reject_undeclared_fields(value),
+            "allOf" | "anyOf" | "oneOf" => value.as_array_mut().into_iter().flatten().for_each(reject_undeclared_fields),
+            _ => {}
+        }
+    }
 }
 
 #[test]
@@ -212,6 +238,11 @@ fn broken_manifests_are_rejected() {
         s["spec"]["scaleTargetRef"].as_object_mut().unwrap().remove("name");
     });
     rejected("ServiceMonitor", &|m| m["spec"]["endpoints"] = json!("http"));
+    // Misspelled fields, which the API server refuses under strict field
+    // validation.
+    rejected("ScaledObject", &|s| s["spec"]["pollingIntervall"] = json!(15));
+    rejected("ScaledObject", &|s| s["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behaviour"] = json!({}));
+    rejected("ServiceMonitor", &|m| m["spec"]["endpoints"][0]["intervall"] = json!("5s"));
     let mut runtime_class = read_yaml("runtime-class/runtime-class.yaml");
     runtime_class["handlers"] = json!("spin");
     assert!(!validator.errors(&runtime_class).is_empty());
