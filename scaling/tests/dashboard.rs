@@ -19,7 +19,7 @@ fn the_dashboard() -> Dashboard {
 }
 
 #[test]
-fn the_dashboard_is_a_valid_grafana_dashboard() {
+fn the_dashboard_has_what_grafana_needs_to_load_it() {
     let dashboard = the_dashboard();
     // Grafana migrates dashboards from their schemaVersion; it must be there and recent.
     assert!(dashboard.schema_version >= 36, "schemaVersion {}", dashboard.schema_version);

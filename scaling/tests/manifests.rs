@@ -297,7 +297,7 @@ fn references_between_objects_hold_in_both_paths() {
 }
 
 #[test]
-fn the_scaled_object_is_correct_at_any_replica_count() {
+fn the_scaled_object_scales_on_the_summed_rate_and_keda_may_reach_prometheus() {
     let objects = render("wasm");
     let spec = &the(&objects, "ScaledObject")["spec"];
     let trigger = &spec["triggers"][0];
@@ -306,11 +306,12 @@ fn the_scaled_object_is_correct_at_any_replica_count() {
     assert_eq!(metadata["serverAddress"], "http://prometheus-k8s.monitoring.svc:9090");
     assert_eq!(metadata["query"], r#"sum(rate(python_request_operations_total{namespace="test"}[1m]))"#);
     assert!(metadata.get("metricName").is_none(), "metricName was removed in KEDA 2.12");
-    assert!(metadata["threshold"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
-    assert!(metadata["activationThreshold"].as_str().unwrap().parse::<f64>().is_ok());
+    // The values docs/scaling.md explains, one by one.
+    assert_eq!((metadata["threshold"].as_str(), metadata["activationThreshold"].as_str()), (Some("10"), Some("0.5")));
+    assert_eq!(metadata["ignoreNullValues"], "false", "no data is an error, not 0 (docs/scaling.md)");
     assert_eq!(spec["minReplicaCount"], 1, "the metric comes from the pods: no scale to zero");
-    assert!(spec["maxReplicaCount"].as_u64().unwrap() > 1);
-    assert!(spec["pollingInterval"].is_u64() && spec["cooldownPeriod"].is_u64());
+    assert_eq!(spec["maxReplicaCount"], 10);
+    assert_eq!((&spec["pollingInterval"], &spec["cooldownPeriod"]), (&json!(15), &json!(60)));
 
     // KEDA reaches Prometheus through the NetworkPolicy, on the port it queries.
     let policy = &objects
