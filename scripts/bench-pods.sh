@@ -168,7 +168,7 @@ now_ns() { date +%s%N; }
 
 echo "== building the component and the images" >&2
 rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
-cargo build --target wasm32-wasip2 --profile wasm-release -p keda-spin-autoscaling
+cargo build --target wasm32-wasip2 --profile wasm-release --target-dir target -p keda-spin-autoscaling
 
 registry_port=$(free_port)
 registry=127.0.0.1:$registry_port

@@ -36,9 +36,9 @@ if [[ "$*" != *--url* ]] && ! wasmtime --version 2>/dev/null | grep -q "$WASMTIM
   cargo install --locked "wasmtime-cli@${WASMTIME_VERSION}"
 fi
 rustup target add wasm32-wasip2
-cargo build --target wasm32-wasip2 --profile wasm-release -p keda-spin-autoscaling -p hello-fixture
+cargo build --target wasm32-wasip2 --profile wasm-release --target-dir target -p keda-spin-autoscaling -p hello-fixture
 cargo build --release -p runner --bins -p bench
 if [[ "$*" == *--url* ]]; then
-  exec target/release/bench "$@"
+  exec "${CARGO_TARGET_DIR:-target}/release/bench" "$@"
 fi
-exec target/release/bench --write BENCHMARKS.md "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/bench" --write BENCHMARKS.md "$@"

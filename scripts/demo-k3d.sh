@@ -53,7 +53,7 @@ kubectl -n monitoring rollout status deployment/grafana --timeout=5m
 step "the app's image, built and imported into the cluster"
 # The name manifests/wasm sets with `images:`, read from the rendered Deployment.
 image=$(kubectl kustomize manifests/wasm | awk '$1 == "image:" { print $2; exit }')
-cargo build --target wasm32-wasip2 --profile wasm-release -p keda-spin-autoscaling
+cargo build --target wasm32-wasip2 --profile wasm-release --target-dir target -p keda-spin-autoscaling
 docker build -t "$image" .
 k3d image import "$image" --cluster "$CLUSTER"
 

@@ -58,7 +58,7 @@ if ! oha --version 2>/dev/null | grep -q "$OHA_VERSION"; then
   cargo install --locked "oha@${OHA_VERSION}"
 fi
 cargo build --release -p runner
-runner=target/release/runner
+runner=${CARGO_TARGET_DIR:-target}/release/runner
 
 wait_for() {
   for _ in $(seq 300); do

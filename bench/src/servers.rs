@@ -89,7 +89,9 @@ impl Server {
     pub fn start(&self, cache: Cache, cache_dir: &Path) -> Result<(Running, Duration)> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let address = format!("127.0.0.1:{port}");
-        let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+        // scripts/bench.sh builds the runner beside this binary, wherever
+        // CARGO_TARGET_DIR puts them.
+        let release = std::env::current_exe()?.parent().context("the bench binary has no directory")?.to_owned();
         let mut command = match &self.kind {
             Kind::Runner { manifest } => {
                 let mut command = Command::new(release.join("runner"));

@@ -79,7 +79,7 @@ pub fn deliver_images(node: &Node, seed_app: &std::path::Path) -> Result<()> {
 pub fn deliver_wasm_image(node: &Node) -> Result<()> {
     let wasm = Command::new(env!("CARGO"))
         .current_dir(repo_root())
-        .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "wasm-release", "-p", "keda-spin-autoscaling"])
+        .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "wasm-release", "--target-dir", "target", "-p", "keda-spin-autoscaling"])
         .status()
         .context("cargo build of the component")?;
     ensure!(wasm.success(), "cargo build of the component failed");
