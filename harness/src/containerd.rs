@@ -219,8 +219,9 @@ state = {state}
         args.push(run.id.clone());
         args.extend(run.command.iter().cloned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let log_offset = self.log_text().len();
         let started = Instant::now();
-        let task = Task { containerd: self, id: run.id.clone(), started };
+        let task = Task { containerd: self, id: run.id.clone(), started, log_offset };
         self.ctr_ok(&args);
         task
     }
@@ -284,9 +285,19 @@ pub struct Task<'a> {
     pub id: String,
     /// When `ctr run` was started.
     pub started: Instant,
+    /// The length of containerd's log then: what the task's start wrote
+    /// comes after it, whatever earlier tasks wrote before.
+    log_offset: usize,
 }
 
 impl Task<'_> {
+    /// What containerd logged since this task's `ctr run`: a refusal's
+    /// reason is this task's, not an earlier one's.
+    pub fn log(&self) -> String {
+        let text = self.containerd.log_text();
+        text.get(self.log_offset..).unwrap_or_default().to_owned()
+    }
+
     /// Its status in `ctr tasks ls`: RUNNING, STOPPED, ...; None once gone.
     pub fn status(&self) -> Option<String> {
         let listing = self.containerd.ctr_ok(&["tasks", "ls"]);
@@ -343,17 +354,17 @@ impl Task<'_> {
                 checked = Instant::now();
                 if self.status().as_deref() != Some("RUNNING") {
                     return Err(format!(
-                        "task {} is {:?}, and {url} never answered 200; the end of containerd's log:\n{}",
+                        "task {} is {:?}, and {url} never answered 200; containerd's log since `ctr run`:\n{}",
                         self.id,
                         self.status(),
-                        self.containerd.log_tail()
+                        self.log()
                     ));
                 }
             }
             if self.started.elapsed() > timeout {
                 return Err(format!(
-                    "{url} did not answer 200 within {timeout:?} of `ctr run`; the end of containerd's log:\n{}",
-                    self.containerd.log_tail()
+                    "{url} did not answer 200 within {timeout:?} of `ctr run`; containerd's log since:\n{}",
+                    self.log()
                 ));
             }
             std::thread::sleep(Duration::from_millis(10));

@@ -351,6 +351,8 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let (_registry, image) = push_plain_image(&dir, "test");
 
     let containerd = start_containerd(&dir, None, &registration, "keda-plain");
+    // Debian 12's package, the oldest containerd the plain image claims.
+    assert!(containerd.version.starts_with("1.6."), "the system containerd is {}, not 1.6", containerd.version);
     two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image");
 
     // Without the runtime config, Spin opens its default SQLite store in
