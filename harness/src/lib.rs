@@ -6,6 +6,7 @@ pub mod binaries;
 pub mod confinement;
 pub mod containerd;
 pub mod http;
+pub mod kustomize;
 pub mod mounts;
 pub mod process;
 
@@ -32,4 +33,11 @@ pub fn target_dir() -> PathBuf {
         }
         None => repo_root().join("target"),
     }
+}
+
+/// A file of the repository, parsed as YAML.
+pub fn read_yaml(relative: &str) -> serde_json::Value {
+    let path = repo_root().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }

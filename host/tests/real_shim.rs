@@ -24,7 +24,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_yaml_ng::Value;
+use serde_json::Value;
 use harness::confinement::{self, SecurityContext};
 use harness::process::run_ok;
 use harness::free_port;
@@ -95,19 +95,6 @@ impl CtrFlags for SecurityContext {
     }
 }
 
-fn rendered_manifests() -> Vec<Value> {
-    let output = Command::new(binaries::tool("kubectl", "kubectl"))
-        .arg("kustomize")
-        .arg(repo_root().join("manifests/wasm"))
-        .output()
-        .expect("kubectl runs");
-    assert!(output.status.success(), "kubectl kustomize manifests/wasm: {}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8(output.stdout).unwrap();
-    serde_yaml_ng::Deserializer::from_str(&text)
-        .map(|document| serde::Deserialize::deserialize(document).unwrap())
-        .collect()
-}
-
 fn string(value: &Value, what: &str) -> String {
     value.as_str().unwrap_or_else(|| panic!("{what} is not a string: {value:?}")).to_owned()
 }
@@ -115,22 +102,22 @@ fn string(value: &Value, what: &str) -> String {
 /// Reads the Deployment and writes the files its volume mounts take from
 /// ConfigMaps into `dir`.
 fn pod(dir: &Path) -> Pod {
-    let objects = rendered_manifests();
+    let objects = harness::kustomize::render_values("manifests/wasm");
     let deployments: Vec<&Value> = objects.iter().filter(|object| object["kind"] == "Deployment").collect();
     assert_eq!(deployments.len(), 1, "manifests/wasm renders one Deployment");
     let spec = &deployments[0]["spec"]["template"]["spec"];
-    let containers = spec["containers"].as_sequence().expect("containers");
+    let containers = spec["containers"].as_array().expect("containers");
     assert_eq!(containers.len(), 1, "the pod has one container");
     let container = &containers[0];
 
     let command = container["command"]
-        .as_sequence()
+        .as_array()
         .expect("the container has a command")
         .iter()
         .map(|part| string(part, "command"))
         .collect();
     let env = container["env"]
-        .as_sequence()
+        .as_array()
         .map(|env| {
             env.iter()
                 .map(|variable| (string(&variable["name"], "env name"), string(&variable["value"], "env value (valueFrom is not run here)")))
@@ -143,7 +130,7 @@ fn pod(dir: &Path) -> Pod {
     let port = match &probe["port"] {
         Value::Number(number) => number.as_u64().unwrap() as u16,
         Value::String(name) => container["ports"]
-            .as_sequence()
+            .as_array()
             .unwrap()
             .iter()
             .find(|port| port["name"] == name.as_str())
@@ -152,9 +139,9 @@ fn pod(dir: &Path) -> Pod {
         other => panic!("readinessProbe port {other:?}"),
     };
 
-    let volumes = spec["volumes"].as_sequence().cloned().unwrap_or_default();
+    let volumes = spec["volumes"].as_array().cloned().unwrap_or_default();
     let mut mounts = Vec::new();
-    for mount in container["volumeMounts"].as_sequence().cloned().unwrap_or_default() {
+    for mount in container["volumeMounts"].as_array().cloned().unwrap_or_default() {
         let name = string(&mount["name"], "volumeMount name");
         let volume = volumes.iter().find(|volume| volume["name"] == name.as_str()).expect("the mount's volume");
         let config_map = string(&volume["configMap"]["name"], "a configMap volume (the only kind run here)");
@@ -185,7 +172,7 @@ struct RuntimeRegistration {
 }
 
 fn runtime_registration(runtime_class: &str) -> RuntimeRegistration {
-    let class: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("runtime-class/runtime-class.yaml")).unwrap()).unwrap();
+    let class = harness::read_yaml("runtime-class/runtime-class.yaml");
     assert_eq!(class["metadata"]["name"], runtime_class, "the Deployment's RuntimeClass is runtime-class/runtime-class.yaml's");
     let handler = string(&class["handler"], "RuntimeClass handler");
     let config: toml::Table = std::fs::read_to_string(repo_root().join("runtime-class/containerd-1.x.toml")).unwrap().parse().unwrap();

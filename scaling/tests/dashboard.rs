@@ -3,19 +3,13 @@
 //! Prometheus in host/tests/scaling.rs.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use scaling::dashboard::{self, Dashboard};
 use scaling::manifests::{self, ScaledObject};
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
 fn the_dashboard() -> Dashboard {
-    Dashboard::load(&repo().join(dashboard::PATH)).unwrap()
+    Dashboard::load(&harness::repo_root().join(dashboard::PATH)).unwrap()
 }
 
 #[test]
@@ -55,7 +49,7 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
     let queries = dashboard.queries();
     let has = |needle: &str| queries.iter().any(|(_, expr)| expr.contains(needle));
     // The ScaledObject's query exactly, read from the manifest, so the two cannot drift apart.
-    let scaled_object: ScaledObject = manifests::load(&repo().join("manifests/base"), "ScaledObject").unwrap();
+    let scaled_object: ScaledObject = manifests::load(&harness::repo_root().join("manifests/base"), "ScaledObject").unwrap();
     let query = &scaled_object.spec.triggers[0].metadata["query"];
     assert!(queries.iter().any(|(_, expr)| expr == query), "no panel runs the ScaledObject's query {query}");
     for needle in [
@@ -77,26 +71,17 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
 
 #[test]
 fn kustomize_applies_the_dashboard_file_as_the_configmap_grafana_mounts() {
-    let output = Command::new("kubectl")
-        .args(["kustomize", "manifests/monitoring"])
-        .current_dir(repo())
-        .output()
-        .expect("kubectl (with kustomize) is installed");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let rendered = String::from_utf8(output.stdout).unwrap();
-    let objects: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&rendered)
-        .map(|document| serde::Deserialize::deserialize(document).unwrap())
-        .collect();
+    let objects = harness::kustomize::render_values("manifests/monitoring");
     let config_map = objects.iter().find(|object| object["kind"] == "ConfigMap").expect("a ConfigMap");
     assert_eq!(config_map["metadata"]["namespace"], "monitoring");
     assert_eq!(config_map["metadata"]["labels"]["grafana_dashboard"], "1");
-    let file = std::fs::read_to_string(repo().join(dashboard::PATH)).unwrap();
+    let file = std::fs::read_to_string(harness::repo_root().join(dashboard::PATH)).unwrap();
     assert_eq!(config_map["data"]["keda-spin-autoscaling.json"].as_str(), Some(file.as_str()));
 
     // The patch mounts that ConfigMap, by its rendered name, under the
     // directory kube-prometheus's Grafana file provider reads.
     let patch: Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(repo().join("manifests/monitoring/grafana-deployment-patch.yaml")).unwrap(),
+        &std::fs::read_to_string(harness::repo_root().join("manifests/monitoring/grafana-deployment-patch.yaml")).unwrap(),
     )
     .unwrap();
     let spec = &patch["spec"]["template"]["spec"];

@@ -1,30 +1,12 @@
 //! The load Job in manifests/load drives Service test where it listens.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use harness::kustomize::render_values;
+use harness::repo_root;
 use scaling::manifests::{self, Service};
-use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
-fn rendered(directory: &str) -> Vec<Value> {
-    let output = Command::new("kubectl")
-        .args(["kustomize", directory])
-        .current_dir(repo())
-        .output()
-        .expect("kubectl (with kustomize) is installed");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    serde_yaml_ng::Deserializer::from_str(&String::from_utf8(output.stdout).unwrap())
-        .map(|document| serde::Deserialize::deserialize(document).unwrap())
-        .collect()
-}
 
 #[test]
 fn the_load_job_targets_service_test_at_a_pinned_image_with_rate_and_duration() {
-    let objects = rendered("manifests/load");
+    let objects = render_values("manifests/load");
     let job = objects.iter().find(|object| object["kind"] == "Job").expect("a Job");
     let container = &job["spec"]["template"]["spec"]["containers"][0];
 
@@ -35,8 +17,8 @@ fn the_load_job_targets_service_test_at_a_pinned_image_with_rate_and_duration() 
     assert!(tag.split('.').all(|part| part.parse::<u32>().is_ok()), "tag {tag} is not a release version");
 
     // The Service's own name, namespace and port, read from manifests/base.
-    let service: Service = manifests::load(&repo().join("manifests/base"), "Service").unwrap();
-    let base = manifests::documents(&repo().join("manifests/base")).unwrap();
+    let service: Service = manifests::load(&repo_root().join("manifests/base"), "Service").unwrap();
+    let base = manifests::documents(&repo_root().join("manifests/base")).unwrap();
     let service_yaml = base.iter().find(|document| document["kind"].as_str() == Some("Service")).unwrap();
     let port = service_yaml["spec"]["ports"][0]["port"].as_u64().unwrap();
     let url = format!(
