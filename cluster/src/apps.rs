@@ -165,3 +165,29 @@ pub fn count(path: Path, pod_ip: &str) -> Result<f64> {
     ensure!(answer.status == 200, "GET /metrics of {pod_ip}: {}", answer.status);
     sample(&answer.body, COUNTER).with_context(|| format!("no {COUNTER} in the metrics of {pod_ip}"))
 }
+
+/// Waits until kube-proxy's NAT rules send the Service port `service`
+/// (`NAMESPACE/SERVICE:PORT_NAME`) to every one of the pods at `ips`
+/// (iptables mode: one rule per endpoint, commented `SERVICE -> IP:PORT`).
+/// A pod is Ready before kube-proxy has written its rule: CI runs saw one
+/// of three new pods get none of 90 requests, and "connection refused" from
+/// a Service whose only pod was Ready. A client of the Service waits for the
+/// rules too.
+pub fn wait_for_service_rules<'a>(service: &str, ips: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let ips: Vec<&str> = ips.into_iter().collect();
+    let started = Instant::now();
+    loop {
+        let output = Command::new("iptables-save").args(["-t", "nat"]).output().context("iptables-save")?;
+        let rules = String::from_utf8_lossy(&output.stdout);
+        let missing: Vec<&str> = ips
+            .iter()
+            .copied()
+            .filter(|ip| !rules.lines().any(|rule| rule.contains(service) && rule.contains(&format!("-> {ip}:"))))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "kube-proxy has no rule for {service} to the Ready pods {missing:?} after 30 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -14,6 +14,7 @@ pub mod gobuild;
 pub mod images;
 pub mod kubectl;
 pub mod layout;
+pub mod load;
 pub mod network;
 pub mod node;
 pub mod pki;

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use cluster::apps::{self, NAMESPACE, Path, ready_pods, rollout};
 use cluster::layout::NODE_IP;
+use cluster::load;
 use cluster::scaling_loop::{self, wait_for};
 use cluster::suite::{self, Check};
 use cluster::{Node, Runtimes};
@@ -233,7 +234,7 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
             at_six = Some(sample.at);
         }
         if job_done.is_none() {
-            job_done = job_state(node)?.map(|_| sample.at);
+            job_done = load::job_state(node)?.map(|_| sample.at);
         }
         if job_done.is_some() && at_six.is_some() && sample.ready == 1 && sample.desired == 1 {
             back_to_one = Some(sample.at);
@@ -261,13 +262,13 @@ fn drive_load(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, 
         None => Ok(()),
     };
     write_timeline(&state.timeline.lock().unwrap())?;
-    let logs = node.kubectl.try_run(&["-n", "load", "logs", "job/load", "--tail=30"]).1;
-    match job_state(node)? {
+    let logs = load::report(node);
+    match load::job_state(node)? {
         Some(true) => *state.offered.lock().unwrap() = load_window(node, started)?,
         Some(false) => bail!("the load Job failed: some request got an HTTP error:\n{logs}"),
         None => bail!("the load Job had not ended after {:.0} s:\n{logs}", started.elapsed().as_secs_f64()),
     }
-    let codes = fortio_codes(&logs)?;
+    let codes = load::fortio_codes(&logs)?;
     let answered = codes.iter().filter(|(code, _)| *code == 200).map(|(_, count)| count).sum::<u64>();
     let failed = codes.iter().filter(|(code, _)| *code != 200).map(|(_, count)| count).sum::<u64>();
     println!("fortio: {answered} answered 200, {failed} failed: {codes:?}");
@@ -304,9 +305,7 @@ fn load_window(node: &Node, started: Instant) -> Result<Vec<(f64, f64)>> {
     let of_day = |field: &str| -> Result<f64> {
         let time = terminated[field].as_str().with_context(|| format!("fortio's container has no {field}"))?;
         let clock = time.split_once('T').map(|(_, clock)| clock.trim_end_matches('Z')).context("not RFC 3339")?;
-        let parts: Vec<f64> = clock.split(':').map(str::parse).collect::<Result<_, _>>().with_context(|| format!("{field} {time}"))?;
-        ensure!(parts.len() == 3, "{field} {time} is not hh:mm:ss");
-        Ok(parts[0] * 3600.0 + parts[1] * 60.0 + parts[2])
+        seconds_of_clock(clock).with_context(|| format!("{field} {time} is not hh:mm:ss"))
     };
     let started_of_day = seconds_of_day(std::time::SystemTime::now()) - started.elapsed().as_secs_f64();
     Ok(vec![(of_day("startedAt")? - started_of_day, LOAD_RATE), (of_day("finishedAt")? - started_of_day, 0.0)])
@@ -347,19 +346,6 @@ fn quantity(text: &str) -> Option<f64> {
 }
 
 /// Some(true) when the load Job completed, Some(false) when it failed.
-fn job_state(node: &Node) -> Result<Option<bool>> {
-    let job = node.kubectl.get_json(&["-n", "load", "job", "load"])?;
-    let conditions = job["status"]["conditions"].as_array().cloned().unwrap_or_default();
-    let holds = |kind: &str| conditions.iter().any(|c| c["type"] == kind && c["status"] == "True");
-    Ok(if holds("Complete") {
-        Some(true)
-    } else if holds("Failed") {
-        Some(false)
-    } else {
-        None
-    })
-}
-
 fn scaled_object_query(node: &Node) -> Result<String> {
     let scaled_object = node.kubectl.get_json(&["-n", NAMESPACE, "scaledobject", "test"])?;
     scaled_object["spec"]["triggers"][0]["metadata"]["query"].as_str().map(str::to_owned).context("the ScaledObject has no query")
@@ -769,14 +755,17 @@ fn seconds_of_day(time: std::time::SystemTime) -> f64 {
 fn logged_at(log: &str, message: &str) -> Vec<f64> {
     log.lines()
         .filter(|line| line.contains(" horizontal.go:") && line.contains(message))
-        .filter_map(|line| {
-            let clock = line.split_whitespace().nth(1)?;
-            let mut parts = clock.split(':');
-            let (hours, minutes, seconds) =
-                (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
-            Some(hours * 3600.0 + minutes * 60.0 + seconds)
-        })
+        .filter_map(|line| seconds_of_clock(line.split_whitespace().nth(1)?))
         .collect()
+}
+
+/// `hh:mm:ss` or `hh:mm:ss.ffffff` in seconds since midnight.
+fn seconds_of_clock(clock: &str) -> Option<f64> {
+    let parts: Vec<f64> = clock.split(':').map(str::parse).collect::<Result<_, _>>().ok()?;
+    match parts[..] {
+        [hours, minutes, seconds] => Some(hours * 3600.0 + minutes * 60.0 + seconds),
+        _ => None,
+    }
 }
 
 /// One wasm pod deleted under load, once Prometheus is back: the busiest
@@ -834,17 +823,4 @@ impl PodDeletion {
         );
         Ok(())
     }
-}
-
-/// fortio's report lines `Code 200 : 7199 (100.0 %)`, as (code, count).
-fn fortio_codes(log: &str) -> Result<Vec<(i32, u64)>> {
-    let codes: Vec<(i32, u64)> = log
-        .lines()
-        .filter_map(|line| {
-            let (code, rest) = line.strip_prefix("Code")?.split_once(':')?;
-            Some((code.trim().parse().ok()?, rest.split_whitespace().next()?.parse().ok()?))
-        })
-        .collect();
-    ensure!(!codes.is_empty(), "no `Code` line in fortio's report:\n{log}");
-    Ok(codes)
 }

@@ -12,7 +12,7 @@
 //! `CONTAINERD_SHIM_SPIN` and `SEED_APP` (scripts/node-tests.sh sets them).
 //!   scripts/node-tests.sh [FILTER]
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -145,7 +145,7 @@ fn service_counts_exactly(node: &Node) -> Result<()> {
     ensure!(resolved == [cluster_ip], "{name} resolves to {resolved:?} through the cluster DNS, not the ClusterIP {cluster_ip}");
 
     let pods = ready_pods(node)?;
-    wait_for_service_rules(&pods)?;
+    apps::wait_for_service_rules(&format!("{NAMESPACE}/test:http"), pods.iter().map(|pod| pod.ip.as_str()))?;
     let pod = &pods[0];
     let before = count(Path::Wasm, &pod.ip)?;
     let agent = client();
@@ -170,7 +170,7 @@ fn three_replicas_add_up(node: &Node) -> Result<()> {
     println!("1 -> 3 replicas Ready in {:.1} s", started.elapsed().as_secs_f64());
     let pods = ready_pods(node)?;
     ensure!(pods.len() == 3, "{} Ready pods after scaling to 3", pods.len());
-    wait_for_service_rules(&pods)?;
+    apps::wait_for_service_rules(&format!("{NAMESPACE}/test:http"), pods.iter().map(|pod| pod.ip.as_str()))?;
     let mut before = Vec::new();
     for pod in &pods {
         let counted = count(Path::Wasm, &pod.ip)?;
@@ -270,7 +270,7 @@ fn container_path(node: &Node) -> Result<()> {
         "the registry's log shows no pull of {FLASK_IMAGE}"
     );
 
-    wait_for_service_rules(&pods)?;
+    apps::wait_for_service_rules(&format!("{NAMESPACE}/test:http"), pods.iter().map(|pod| pod.ip.as_str()))?;
     let url = format!("http://{}:{SERVICE_PORT}/", service_ip(node)?);
     let before = count(Path::Container, &pod.ip)?;
     for _ in 0..20 {
@@ -282,33 +282,6 @@ fn container_path(node: &Node) -> Result<()> {
     println!("20 requests through the Service to the Flask pod, counted 20");
     node.kubectl.run(&["delete", "-k", &Path::Container.kustomization(), "--timeout=120s"])?;
     Ok(())
-}
-
-/// Waits until kube-proxy's NAT rules send the Service to every one of
-/// `pods` (iptables mode: one rule per endpoint, commented
-/// `NAMESPACE/SERVICE:PORT_NAME -> IP:PORT`). A pod is Ready before
-/// kube-proxy has written its rule: CI runs saw one of three new pods get
-/// none of 90 requests, and "connection refused" from a Service whose only
-/// pod was Ready. A client of the Service waits for the rules too.
-fn wait_for_service_rules(pods: &[apps::Pod]) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        let output = Command::new("iptables-save").args(["-t", "nat"]).output().context("iptables-save")?;
-        let rules = String::from_utf8_lossy(&output.stdout);
-        let service = format!("{NAMESPACE}/test:http");
-        let missing: Vec<&str> = pods
-            .iter()
-            .map(|pod| pod.ip.as_str())
-            .filter(|ip| !rules.lines().any(|rule| rule.contains(&service) && rule.contains(&format!("-> {ip}:"))))
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("kube-proxy has no rule for the Ready pods {missing:?} 30 s after the rollout");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The pid of the running container in the pod sandbox `sandbox`.
