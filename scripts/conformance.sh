@@ -23,5 +23,19 @@ require promtool:prometheus containerd:containerd ctr:containerd runc:runc \
 require_kubectl
 CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh target/containerd-1.7)}
 export CONTAINERD_1_7
-exec cargo test --release -p runner --features conformance \
-  --test real_spin --test real_spin_keepalive --test real_shim --test soak -- --nocapture "$@"
+status=0
+cargo test --release -p runner --features conformance \
+  --test real_spin --test real_spin_keepalive --test real_shim --test soak -- --nocapture "$@" || status=$?
+
+# Whether the tests passed or not, they must leave nothing behind: every
+# test's containerd, shims, registry and `spin up` run with paths below
+# cargo's tmp directory for tests, and their mounts are below it too.
+tmp=$(realpath "${CARGO_TARGET_DIR:-target}")/tmp/
+left=$(findmnt -rn -o TARGET | grep -F "$tmp" || true)
+left+=$(pgrep -af -- "$tmp" || true)
+if [[ -n $left ]]; then
+  echo "the conformance suite left behind:" >&2
+  echo "$left" >&2
+  exit 1
+fi
+exit "$status"

@@ -219,7 +219,7 @@ state = {state}
         args.push(run.id.clone());
         args.extend(run.command.iter().cloned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let log_offset = self.log_text().len();
+        let log_offset = std::fs::metadata(&self.log).map_or(0, |log| log.len() as usize);
         let started = Instant::now();
         let task = Task { containerd: self, id: run.id.clone(), started, log_offset };
         self.ctr_ok(&args);
