@@ -8,6 +8,7 @@
 #   SEED_APP=DIR scripts/cluster.sh bench  # BENCHMARKS.md, "On a real node" (scripts/bench.sh --node)
 #   SEED_APP=DIR scripts/cluster.sh test   # the node suite (scripts/node-tests.sh)
 #   scripts/cluster.sh loop                # KEDA's loop on the node (scripts/loop-tests.sh)
+#   scripts/cluster.sh zero                # scale to zero (scripts/scale-to-zero-tests.sh)
 # Needs root, Go 1.26, and containerd-shim-spin v0.24.0 (CONTAINERD_SHIM_SPIN,
 # or containerd-shim-spin-v2 on PATH). Installs the Debian packages it needs
 # when missing, and containerd 1.7 into target/containerd-1.7.
@@ -37,8 +38,9 @@ rustup --quiet target add wasm32-wasip2
 target=${CARGO_TARGET_DIR:-target}
 CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh "$target/containerd-1.7")}
 export CONTAINERD_1_7
-if [[ ${1:-} == test || ${1:-} == loop ]]; then
+if [[ ${1:-} == test || ${1:-} == loop || ${1:-} == zero ]]; then
   suite=${1/test/node}
+  suite=${suite/zero/scale_to_zero}
   shift
   exec cargo test --release -p cluster --features node-tests --test "$suite" -- --nocapture "$@"
 fi

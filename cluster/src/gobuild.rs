@@ -104,6 +104,22 @@ pub const LOOP: &[GoBuild] = &[
     GoBuild { module: "fortio", packages: &["."], for_image: true, stamp: Stamp::None, tags: "" },
 ];
 
+/// What the scale-to-zero checks add to the loop's (cluster/tests/scale_to_zero.rs):
+/// the KEDA HTTP add-on's three commands, each in an image of its own.
+pub const SCALE_TO_ZERO: &[GoBuild] = &[GoBuild {
+    module: "http-add-on",
+    packages: &[
+        "github.com/kedacore/http-add-on/interceptor",
+        "github.com/kedacore/http-add-on/scaler",
+        "github.com/kedacore/http-add-on/operator",
+    ],
+    for_image: true,
+    // The add-on's .ko.yaml sets pkg/build.version, which each command logs
+    // at start.
+    stamp: Stamp::Variable { module: "github.com/kedacore/http-add-on", variable: "github.com/kedacore/http-add-on/pkg/build.version" },
+    tags: "",
+}];
+
 impl GoBuild {
     /// Builds the packages into the layout's bin folder and prints the time.
     pub fn run(&self, layout: &Layout) -> Result<()> {

@@ -11,6 +11,7 @@ pub mod configs;
 pub mod daemons;
 pub mod dns;
 pub mod gobuild;
+pub mod http_add_on;
 pub mod images;
 pub mod kubectl;
 pub mod layout;

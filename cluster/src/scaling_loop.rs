@@ -39,7 +39,7 @@ const IMAGES: &[(&str, &str, &str)] = &[
 
 /// The user the images run as when their manifests do not say: distroless'
 /// nonroot, as KEDA's images have it.
-const IMAGE_USER: u32 = 65532;
+pub const IMAGE_USER: u32 = 65532;
 
 /// Builds LOOP's binaries and imports an image of each into the node.
 pub fn deliver_images(node: &Node) -> Result<()> {
@@ -105,7 +105,7 @@ pub fn install_prometheus(node: &Node) -> Result<()> {
 }
 
 /// `kubectl kustomize DIR | kubectl apply --server-side -f -`.
-fn apply_kustomization(node: &Node, dir: &Path) -> Result<()> {
+pub fn apply_kustomization(node: &Node, dir: &Path) -> Result<()> {
     let rendered = node.kubectl.run(&["kustomize", dir.to_str().context("path is not UTF-8")?])?;
     let (applied, answer) = node.kubectl.try_run_with_input(&["apply", "--server-side", "--force-conflicts", "-f", "-"], &rendered);
     ensure!(applied, "applying {}: {answer}", dir.display());
@@ -114,7 +114,7 @@ fn apply_kustomization(node: &Node, dir: &Path) -> Result<()> {
 
 /// Where Go's module cache keeps `module` at the version cluster/go/NAME
 /// requires (gobuild has fetched it).
-fn module_dir(name: &str, module: &str) -> Result<PathBuf> {
+pub fn module_dir(name: &str, module: &str) -> Result<PathBuf> {
     let output = Command::new("go")
         .current_dir(Layout::go_module(name))
         .args(["list", "-mod=readonly", "-m", "-f", "{{.Dir}}", module])
@@ -126,7 +126,7 @@ fn module_dir(name: &str, module: &str) -> Result<PathBuf> {
 
 /// Copies the files of `from` into `to`; the module cache's are read-only,
 /// the copies' folders are ours to remove.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;

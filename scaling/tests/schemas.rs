@@ -14,7 +14,7 @@ fn schemas() -> PathBuf {
 }
 
 /// Validates objects against the strict Kubernetes 1.35 schemas and the
-/// KEDA and prometheus-operator CRDs.
+/// KEDA, prometheus-operator and KEDA HTTP add-on CRDs.
 struct Validator {
     registry: jsonschema::Registry<'static>,
 }
@@ -38,6 +38,7 @@ impl Validator {
             "Role" | "RoleBinding" | "NetworkPolicy" | "ConfigMap" | "Job" | "PodDisruptionBudget" => (definition(kind), jsonschema::Draft::Draft202012),
             "ScaledObject" => (crd_schema("keda.sh_scaledobjects.yaml"), jsonschema::Draft::Draft4),
             "ServiceMonitor" => (crd_schema("monitoring.coreos.com_servicemonitors.yaml"), jsonschema::Draft::Draft4),
+            "InterceptorRoute" => (crd_schema("http.keda.sh_interceptorroutes.yaml"), jsonschema::Draft::Draft4),
             other => panic!("no schema for {other}"),
         };
         let validator = jsonschema::options()
@@ -116,6 +117,9 @@ fn every_object_is_valid_against_the_real_schemas() {
     let validator = Validator::new();
     let mut objects: Vec<Value> = render("manifests/wasm").into_iter().map(|object| object.value).collect();
     objects.extend(render("manifests/container").into_iter().map(|object| object.value));
+    // Scale to zero: the InterceptorRoute, and the ScaledObject with the
+    // add-on's trigger.
+    objects.extend(render("manifests/scale-to-zero").into_iter().map(|object| object.value));
     // The load Job and the monitoring additions (dashboard, KEDA's ServiceMonitor).
     objects.extend(render("manifests/load").into_iter().chain(render("manifests/monitoring")).map(|object| object.value));
     objects.push(read_yaml("runtime-class/runtime-class.yaml"));
@@ -153,6 +157,20 @@ fn broken_manifests_are_rejected() {
     rejected("ScaledObject", &|s| s["spec"]["pollingIntervall"] = json!(15));
     rejected("ScaledObject", &|s| s["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behaviour"] = json!({}));
     rejected("ServiceMonitor", &|m| m["spec"]["endpoints"][0]["intervall"] = json!("5s"));
+    let zero = render("manifests/scale-to-zero");
+    let route = || zero.iter().find(|object| object.kind() == "InterceptorRoute").unwrap().value.clone();
+    assert!(validator.errors(&route()).is_empty());
+    for break_it in [
+        &(|r: &mut Value| r["spec"]["target"]["servce"] = json!("test")) as &dyn Fn(&mut Value),
+        &|r| r["spec"]["scalingMetric"]["concurrency"]["targetValue"] = json!("100"),
+        &|r| {
+            r["spec"].as_object_mut().unwrap().remove("scalingMetric");
+        },
+    ] {
+        let mut broken = route();
+        break_it(&mut broken);
+        assert!(!validator.errors(&broken).is_empty(), "a broken InterceptorRoute passed: {broken}");
+    }
     let mut runtime_class = read_yaml("runtime-class/runtime-class.yaml");
     runtime_class["handlers"] = json!("spin");
     assert!(!validator.errors(&runtime_class).is_empty());

@@ -7,8 +7,13 @@ use harness::repo_root;
 
 #[test]
 fn install_scripts_are_strict_pinned_and_pass_shellcheck() {
-    let scripts = ["scripts/deploy-kube-prometheus.sh", "scripts/deploy-keda.sh", "scripts/install-spin-shim.sh"];
-    let pins = [("scripts/deploy-kube-prometheus.sh", "v0.18.0"), ("scripts/deploy-keda.sh", "v2.20.2"), ("scripts/install-spin-shim.sh", "v0.24.0")];
+    let scripts = ["scripts/deploy-kube-prometheus.sh", "scripts/deploy-keda.sh", "scripts/deploy-http-add-on.sh", "scripts/install-spin-shim.sh"];
+    let pins = [
+        ("scripts/deploy-kube-prometheus.sh", "v0.18.0"),
+        ("scripts/deploy-keda.sh", "v2.20.2"),
+        ("scripts/deploy-http-add-on.sh", "v0.15.0"),
+        ("scripts/install-spin-shim.sh", "v0.24.0"),
+    ];
     for (script, version) in pins {
         let text = std::fs::read_to_string(repo_root().join(script)).unwrap();
         assert!(text.contains(version), "{script} pins {version}");

@@ -20,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "load" {
-		fmt.Fprintln(os.Stderr, "usage: fortio load -qps RATE -t DURATION -c CONNECTIONS [-uniform] URL")
+		fmt.Fprintln(os.Stderr, "usage: fortio load -qps RATE -t DURATION -c CONNECTIONS [-uniform] [-H 'Key: Value']... URL")
 		os.Exit(2)
 	}
 	flags := flag.NewFlagSet("load", flag.ExitOnError)
@@ -28,6 +28,13 @@ func main() {
 	duration := flags.Duration("t", 5*time.Second, "how long to send")
 	connections := flags.Int("c", 4, "connections (fortio's threads)")
 	uniform := flags.Bool("uniform", false, "spread the connections' starts over one period")
+	// fortio's -H: `Key: Value`, repeatable; a Host header sets the
+	// request's host, as the KEDA HTTP add-on's interceptor routes by it.
+	var headers []string
+	flags.Func("H", "an extra header, `Key: Value` (repeatable)", func(header string) error {
+		headers = append(headers, header)
+		return nil
+	})
 	_ = flags.Parse(os.Args[2:])
 	if flags.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "fortio load: one URL is needed")
@@ -40,12 +47,20 @@ func main() {
 			NumThreads: *connections,
 			Uniform:    *uniform,
 			Out:        os.Stdout,
+			// fortio's command's default `-p`.
+			Percentiles: []float64{50, 75, 90, 99, 99.9},
 		},
 		// A refused or reset connection is a result to count, not a reason
 		// to stop: the loop's assertion is that there are none.
 		AllowInitialErrors: true,
 	}
 	options.URL = flags.Arg(0)
+	for _, header := range headers {
+		if err := options.AddAndValidateExtraHeader(header); err != nil {
+			fmt.Fprintln(os.Stderr, "fortio load:", err)
+			os.Exit(2)
+		}
+	}
 	results, err := fhttp.RunHTTPTest(&options)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fortio load:", err)
