@@ -355,18 +355,25 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     assert!(error.contains("Read-only file system"), "it failed for another reason:\n{error}");
     drop(task);
 
-    // The control: that pod with a writable root keeps Spin's default
-    // SQLite store, and the search above finds it in the snapshot.
-    let security = SecurityContext { read_only_root: false, ..no_config.security.clone() };
-    let control = Pod { security, ..no_config };
+    finds_the_default_store_without_the_runtime_config(&containerd, &no_config, &registration.runtime_type, &image);
+}
+
+/// The control of the in-memory checks: without the runtime config and with
+/// a root it may write (writable, and as root: `/` is root's), Spin keeps
+/// its default SQLite store in `/.spin`, and the search `two_pods_in_memory`
+/// makes finds it below this containerd's root.
+fn finds_the_default_store_without_the_runtime_config(containerd: &Containerd, pod: &Pod, runtime_type: &str, image: &str) {
+    let security = SecurityContext { read_only_root: false, run_as: None, ..pod.security.clone() };
+    let control = Pod { mounts: Vec::new(), security, ..pod.clone() };
     let port = free_port();
-    let id = format!("keda-plain-control-{}", std::process::id());
-    let task = run_pod(&containerd, &control, &registration.runtime_type, &image, &id, port);
+    let id = format!("{}-control-{}", containerd.namespace, std::process::id());
+    let task = run_pod(containerd, &control, runtime_type, image, &id, port);
     serves_and_counts(&task, &control, port);
     let found = sqlite_files(&[containerd.root.as_path(), containerd.state.as_path()]);
     assert!(
         found.iter().any(|file| file.ends_with(".spin/sqlite_key_value.db")),
-        "without the runtime config, Spin's default store should be a SQLite file below containerd's root; found {found:?}"
+        "without the runtime config, Spin's default store should be a SQLite file below containerd {}'s root; found {found:?}",
+        containerd.version
     );
 }
 
@@ -387,6 +394,7 @@ fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
     let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-restricted");
     assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
     two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image, restricted");
+    finds_the_default_store_without_the_runtime_config(&containerd, &pod, &registration.runtime_type, &image);
 
     // Why the Deployment adds NET_BIND_SERVICE: with `drop: [ALL]` alone
     // the spec's capability sets are empty, and the shim leaves the process
