@@ -79,7 +79,18 @@ pub fn deliver_images(node: &Node, seed_app: &std::path::Path) -> Result<()> {
 pub fn deliver_wasm_image(node: &Node) -> Result<()> {
     let wasm = Command::new(env!("CARGO"))
         .current_dir(repo_root())
-        .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "wasm-release", "--target-dir", "target", "-p", "keda-spin-autoscaling"])
+        .args([
+            "build",
+            "--quiet",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "wasm-release",
+            "--target-dir",
+            "target",
+            "-p",
+            "keda-spin-autoscaling",
+        ])
         .status()
         .context("cargo build of the component")?;
     ensure!(wasm.success(), "cargo build of the component failed");
@@ -187,7 +198,10 @@ pub fn wait_for_service_rules<'a>(service: &str, ips: impl IntoIterator<Item = &
         if missing.is_empty() {
             return Ok(());
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "kube-proxy has no rule for {service} to the Ready pods {missing:?} after 30 s");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "kube-proxy has no rule for {service} to the Ready pods {missing:?} after 30 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

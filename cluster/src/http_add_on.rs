@@ -4,15 +4,14 @@
 //! into images under the names its releases publish, and installed from the
 //! tag's own config/ through the overlay in cluster/manifests/http-add-on.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::Node;
-use crate::gobuild::{self, SCALE_TO_ZERO};
-use crate::images::Images;
+use crate::gobuild::SCALE_TO_ZERO;
 use crate::layout::Layout;
-use crate::scaling_loop::{IMAGE_USER, apply_kustomization, copy_tree, module_dir};
+use crate::scaling_loop::{self, apply_kustomization, copy_tree, module_dir};
 
 pub const MODULE: &str = "github.com/kedacore/http-add-on";
 
@@ -34,15 +33,7 @@ const IMAGES: &[(&str, &str, &str)] = &[
 
 /// Builds the add-on's commands and imports an image of each into the node.
 pub fn deliver_images(node: &Node) -> Result<()> {
-    let layout = &node.layout;
-    gobuild::build_all(SCALE_TO_ZERO, layout)?;
-    let started = Instant::now();
-    let images = Images::new(layout, node.runtimes.ctr());
-    for (binary, path, reference) in IMAGES {
-        images.binary_image(&layout.bin().join(binary), path, IMAGE_USER, reference)?;
-    }
-    println!("HTTP add-on: {} images built and imported in {:.1} s", IMAGES.len(), started.elapsed().as_secs_f64());
-    Ok(())
+    scaling_loop::deliver(node, "HTTP add-on", SCALE_TO_ZERO, IMAGES)
 }
 
 /// The add-on as its config/default installs it, after KEDA (the

@@ -22,7 +22,10 @@ pub fn apply_aimed_at(node: &Node, url: &str, headers: &[&str]) -> Result<()> {
     for object in objects.iter_mut().filter(|object| object["kind"] == "Job") {
         let args = fortio_args(object)?;
         let target = args.pop().context("the load Job's args are empty")?;
-        ensure!(target.as_str().is_some_and(|target| target.starts_with("http://")), "the load Job's last argument is {target}, not its URL");
+        ensure!(
+            target.as_str().is_some_and(|target| target.starts_with("http://")),
+            "the load Job's last argument is {target}, not its URL"
+        );
         for header in headers {
             args.extend([json!("-H"), json!(header)]);
         }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 
 use crate::Node;
-use crate::gobuild::{self, LOOP};
+use crate::gobuild::{self, GoBuild, LOOP};
 use crate::images::Images;
 use crate::layout::Layout;
 
@@ -39,18 +39,24 @@ const IMAGES: &[(&str, &str, &str)] = &[
 
 /// The user the images run as when their manifests do not say: distroless'
 /// nonroot, as KEDA's images have it.
-pub const IMAGE_USER: u32 = 65532;
+const IMAGE_USER: u32 = 65532;
 
 /// Builds LOOP's binaries and imports an image of each into the node.
 pub fn deliver_images(node: &Node) -> Result<()> {
+    deliver(node, "scaling loop", LOOP, IMAGES)
+}
+
+/// Builds `builds` and imports an image of each binary into the node:
+/// (binary below the bin folder, its path in the image, the image's name).
+pub fn deliver(node: &Node, what: &str, builds: &[GoBuild], images: &[(&str, &str, &str)]) -> Result<()> {
     let layout = &node.layout;
-    gobuild::build_all(LOOP, layout)?;
+    gobuild::build_all(builds, layout)?;
     let started = Instant::now();
-    let images = Images::new(layout, node.runtimes.ctr());
-    for (binary, path, reference) in IMAGES {
-        images.binary_image(&layout.bin().join(binary), path, IMAGE_USER, reference)?;
+    let builder = Images::new(layout, node.runtimes.ctr());
+    for (binary, path, reference) in images {
+        builder.binary_image(&layout.bin().join(binary), path, IMAGE_USER, reference)?;
     }
-    println!("scaling loop: {} images built and imported in {:.1} s", IMAGES.len(), started.elapsed().as_secs_f64());
+    println!("{what}: {} images built and imported in {:.1} s", images.len(), started.elapsed().as_secs_f64());
     Ok(())
 }
 

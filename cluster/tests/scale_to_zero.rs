@@ -169,8 +169,16 @@ fn long_idle(state: &ScaleToZero) -> Result<()> {
     let node = &state.node;
     for deployment in ["interceptor", "scaler"] {
         let deployment = format!("deployment/keda-add-ons-http-{deployment}");
-        node.kubectl.run(&["-n", http_add_on::NAMESPACE, "set", "env", &deployment, "KEDA_HTTP_SCALER_CONFIG_MAP_INFORMER_RSYNC_PERIOD=20s"])?;
-        node.kubectl.run_within(&["-n", http_add_on::NAMESPACE, "rollout", "status", &deployment, "--timeout=180s"], Duration::from_secs(190))?;
+        node.kubectl.run(&[
+            "-n",
+            http_add_on::NAMESPACE,
+            "set",
+            "env",
+            &deployment,
+            "KEDA_HTTP_SCALER_CONFIG_MAP_INFORMER_RSYNC_PERIOD=20s",
+        ])?;
+        node.kubectl
+            .run_within(&["-n", http_add_on::NAMESPACE, "rollout", "status", &deployment, "--timeout=180s"], Duration::from_secs(190))?;
     }
     *state.proxy.lock().unwrap() = Some(reachable_proxy(node)?);
     wait_for_zero(node, Duration::from_secs(60))?;
@@ -427,7 +435,10 @@ impl ColdStart {
 /// against a watch of the app's pods.
 fn cold_start(state: &ScaleToZero) -> Result<ColdStart> {
     let node = &state.node;
-    ensure!(node.kubectl.get_json(&["-n", NAMESPACE, "pods", "-l", SELECTOR])?["items"] == Value::Array(vec![]), "a pod runs before the cold start");
+    ensure!(
+        node.kubectl.get_json(&["-n", NAMESPACE, "pods", "-l", SELECTOR])?["items"] == Value::Array(vec![]),
+        "a pod runs before the cold start"
+    );
     let proxy = proxy(state)?;
     let watch = PodWatch::start(node)?;
     let sent = Instant::now();
