@@ -13,6 +13,7 @@ use harness::repo_root;
 use serde_json::Value;
 
 use crate::images::Images;
+use crate::kubectl::condition_is_true;
 use crate::layout::{NODE_IP, REGISTRY_PORT};
 use crate::node::Node;
 
@@ -141,11 +142,7 @@ pub fn ready_pods(node: &Node) -> Result<Vec<Pod>> {
     Ok(items
         .into_iter()
         .filter(|pod| pod["metadata"]["deletionTimestamp"].is_null())
-        .filter(|pod| {
-            pod["status"]["conditions"]
-                .as_array()
-                .is_some_and(|conditions| conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-        })
+        .filter(|pod| condition_is_true(pod, "Ready"))
         .map(|pod| Pod {
             name: pod["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
             uid: pod["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
@@ -185,20 +182,20 @@ pub fn count(path: Path, pod_ip: &str) -> Result<f64> {
 /// a Service whose only pod was Ready. A client of the Service waits for the
 /// rules too.
 pub fn wait_for_service_rules<'a>(service: &str, ips: impl IntoIterator<Item = &'a str>) -> Result<()> {
-    let ips: Vec<&str> = ips.into_iter().collect();
+    let endpoints: Vec<(&str, String)> = ips.into_iter().map(|ip| (ip, format!("-> {ip}:"))).collect();
     let started = Instant::now();
     loop {
         let output = Command::new("iptables-save").args(["-t", "nat"]).output().context("iptables-save")?;
         let rules = String::from_utf8_lossy(&output.stdout);
-        let missing: Vec<&str> = ips
+        let missing: Vec<&str> = endpoints
             .iter()
-            .copied()
-            .filter(|ip| !rules.lines().any(|rule| rule.contains(service) && rule.contains(&format!("-> {ip}:"))))
+            .filter(|(_, endpoint)| !rules.lines().any(|rule| rule.contains(service) && rule.contains(endpoint.as_str())))
+            .map(|(ip, _)| *ip)
             .collect();
         if missing.is_empty() {
             return Ok(());
         }
-        anyhow::ensure!(
+        ensure!(
             started.elapsed() < Duration::from_secs(30),
             "kube-proxy has no rule for {service} to the Ready pods {missing:?} after 30 s"
         );

@@ -22,6 +22,12 @@ pub const NAMESPACE: &str = "keda";
 pub const PROXY_SERVICE: &str = "keda-add-ons-http-interceptor-proxy";
 pub const PROXY_PORT_NAME: &str = "proxy";
 
+/// The interceptor as a pod in the cluster reaches it, by DNS: config/'s
+/// proxy Service serves port 8080.
+pub fn proxy_url() -> String {
+    format!("http://{PROXY_SERVICE}.{NAMESPACE}.svc.cluster.local:8080/")
+}
+
 /// Each command, where ko puts it in the add-on's images (/ko-app/NAME, the
 /// entrypoint; the manifests give only arguments), and the image the
 /// overlay names.

@@ -85,3 +85,12 @@ impl Kubectl {
         }
     }
 }
+
+/// True when the object's status has the condition `kind` with status
+/// `True` (a node's or pod's `Ready`, a Job's `Complete`, a custom
+/// resource's `Ready`).
+pub fn condition_is_true(object: &serde_json::Value, kind: &str) -> bool {
+    object["status"]["conditions"]
+        .as_array()
+        .is_some_and(|conditions| conditions.iter().any(|condition| condition["type"] == kind && condition["status"] == "True"))
+}

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::Node;
 use crate::apps;
+use crate::kubectl::condition_is_true;
 
 /// The Job's namespace and name.
 pub const NAMESPACE: &str = "load";
@@ -71,11 +72,9 @@ fn apply(node: &Node, objects: Vec<Value>) -> Result<()> {
 /// Some(true) once the Job is Complete, Some(false) once it Failed.
 pub fn job_state(node: &Node) -> Result<Option<bool>> {
     let job = node.kubectl.get_json(&["-n", NAMESPACE, "job", JOB])?;
-    let conditions = job["status"]["conditions"].as_array().cloned().unwrap_or_default();
-    let holds = |kind: &str| conditions.iter().any(|c| c["type"] == kind && c["status"] == "True");
-    Ok(if holds("Complete") {
+    Ok(if condition_is_true(&job, "Complete") {
         Some(true)
-    } else if holds("Failed") {
+    } else if condition_is_true(&job, "Failed") {
         Some(false)
     } else {
         None

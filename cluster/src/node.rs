@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::images::Images;
-use crate::kubectl::Kubectl;
+use crate::kubectl::{Kubectl, condition_is_true};
 use crate::layout::{KUBE_PROXY_HEALTHZ_PORT, KUBELET_HEALTHZ_PORT, Layout, NODE_IP, NODE_NAME, REGISTRY_PORT};
 use crate::{components, configs, daemons, gobuild, network, pki};
 
@@ -168,11 +168,7 @@ impl Node {
     fn wait_node_ready(&self, timeout: Duration) -> Result<()> {
         let started = Instant::now();
         loop {
-            let ready = self.kubectl.get_json(&["node", NODE_NAME]).ok().is_some_and(|node| {
-                node["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|conditions| conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-            });
+            let ready = self.kubectl.get_json(&["node", NODE_NAME]).ok().is_some_and(|node| condition_is_true(&node, "Ready"));
             if ready {
                 return Ok(());
             }

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use cluster::apps::{self, NAMESPACE, Path, SELECTOR, count, ready_pods, rollout};
 use cluster::http_add_on::{self, PROXY_PORT_NAME, PROXY_SERVICE};
+use cluster::kubectl::condition_is_true;
 use cluster::load;
 use cluster::scaling_loop::{self, wait_for};
 use cluster::suite::{self, Check};
@@ -239,8 +240,7 @@ fn load_scales_out(state: &ScaleToZero) -> Result<()> {
     const SECONDS: f64 = 120.0;
     const UNDER_LOAD: usize = 6;
     let node = &state.node;
-    let url = format!("http://{PROXY_SERVICE}.{}.svc.cluster.local:8080/", http_add_on::NAMESPACE);
-    load::apply_aimed_at(node, &url, &[&format!("Host: {HOST}")])?;
+    load::apply_aimed_at(node, &http_add_on::proxy_url(), &[&format!("Host: {HOST}")])?;
     let started = Instant::now();
     let mut at_six = None;
     let mut most = 0;
@@ -298,11 +298,7 @@ fn measure_the_interceptor(state: &ScaleToZero) -> Result<()> {
         Throughput::read(&report).with_context(|| format!("{name}: fortio's report:\n{report}"))
     };
     let direct = fortio("direct", &[], &format!("http://{HOST}:5000/"))?;
-    let through = fortio(
-        "through-the-interceptor",
-        &["-H", &format!("Host: {HOST}")],
-        &format!("http://{PROXY_SERVICE}.{}.svc.cluster.local:8080/", http_add_on::NAMESPACE),
-    )?;
+    let through = fortio("through-the-interceptor", &["-H", &format!("Host: {HOST}")], &http_add_on::proxy_url())?;
     println!(
         "16 connections for 15 s to 1 wasm pod: straight to the Service {:.0} req/s, p50 {:.2} ms; through the interceptor {:.0} req/s, p50 {:.2} ms",
         direct.per_second,
@@ -534,10 +530,4 @@ fn wait_for_zero(node: &Node, timeout: Duration) -> Result<()> {
         let (_, scaled_object) = node.kubectl.try_run(&["-n", NAMESPACE, "get", "scaledobject", "test", "-o", "jsonpath={.status}"]);
         error.context(format!("the ScaledObject's status: {scaled_object}"))
     })
-}
-
-fn condition_is_true(object: &Value, kind: &str) -> bool {
-    object["status"]["conditions"]
-        .as_array()
-        .is_some_and(|conditions| conditions.iter().any(|condition| condition["type"] == kind && condition["status"] == "True"))
 }
