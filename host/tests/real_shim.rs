@@ -409,10 +409,21 @@ fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
     let task = run_pod(&containerd, &drop_only, &registration.runtime_type, &image, &id, port);
     task.wait_for_200(&format!("http://127.0.0.1:{port}{}", drop_only.readiness_path), Duration::from_secs(60));
     let init = task.pid().expect("the task's process");
-    let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
-    let effective = status.lines().find_map(|line| line.strip_prefix("CapEff:")).unwrap().trim().to_owned();
-    println!("drop: [ALL] without add: CapEff {effective} as uid {:?}", drop_only.security.run_as);
-    assert_ne!(effective, "0000000000000000", "the shim now drops every capability on an empty set");
+    let effective = status_field(init, "CapEff");
+    // The container's process is forked by the shim: its parent is the shim.
+    let shim: u32 = status_field(init, "PPid").parse().unwrap();
+    let shim_effective = status_field(shim, "CapEff");
+    println!("drop: [ALL] without add: CapEff {effective} as uid {:?}; the shim's {shim_effective}", drop_only.security.run_as);
+    assert_ne!(shim_effective, "0000000000000000", "the shim runs as root, with capabilities to leave");
+    assert_eq!(effective, shim_effective, "drop: [ALL] alone no longer leaves Spin exactly the shim's capabilities");
+}
+
+/// A field of `/proc/PID/status`, such as `CapEff` or `PPid`.
+fn status_field(pid: u32, field: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let prefix = format!("{field}:");
+    let value = status.lines().find_map(|line| line.strip_prefix(prefix.as_str()));
+    value.unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status")).trim().to_owned()
 }
 
 /// Where `scripts/containerd-1.7.sh DIR` put containerd 1.7's binaries.
@@ -482,4 +493,5 @@ fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
         ..pod
     };
     two_pods_in_memory(&containerd, &relaxed, &registration.runtime_type, &image, "Spin OCI artifact");
+    finds_the_default_store_without_the_runtime_config(&containerd, &relaxed, &registration.runtime_type, &image);
 }
