@@ -87,6 +87,27 @@ simulated_work_ms = "0"
     assert!(runner.is_running());
 }
 
+/// The component's shadow stack is 64 KiB (`build.rs`), not Rust's 1 MiB.
+/// Spin's pooling allocator clears the resident part of an instance's
+/// memory after every request, so every byte the memory starts with is paid
+/// on every request (docs/pod-cost.md). The tests above pass with a 2 KiB
+/// stack and fail with 256 B: 64 KiB leaves room. This holds the memory the
+/// component starts with to the stack and its data, 2 pages of 64 KiB.
+#[test]
+fn the_component_starts_with_two_pages_of_memory_not_seventeen() {
+    // The project's manifest builds the component if it is missing or stale.
+    drop(Server::runner("memory-build"));
+    let component = std::fs::read(repo_root().join("target/wasm32-wasip2/wasm-release/keda_spin_autoscaling.wasm")).unwrap();
+    let mut minimums = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&component) {
+        if let wasmparser::Payload::MemorySection(memories) = payload.unwrap() {
+            minimums.extend(memories.into_iter().map(|memory| memory.unwrap().initial));
+        }
+    }
+    // The component's own module has the one memory the adapters share.
+    assert_eq!(minimums, vec![2], "the initial sizes, in 64 KiB pages, of the component's memories");
+}
+
 #[test]
 fn the_pods_runtime_config_is_honoured_and_one_it_cannot_honour_is_refused_before_serving() {
     let pods_config = repo_root().join("manifests/wasm/runtime-config.toml");
