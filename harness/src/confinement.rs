@@ -41,6 +41,54 @@ impl SecurityContext {
     }
 }
 
+/// The capabilities containerd grants a container by default, all of which
+/// `drop: [ALL]` removes; `ctr run --cap-drop` takes them one by one.
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+impl SecurityContext {
+    /// The securityContext of the one container of the one Deployment that
+    /// `kubectl kustomize DIRECTORY` renders.
+    pub fn of_deployment(directory: &str) -> SecurityContext {
+        let objects = crate::kustomize::render(directory);
+        let spec = &crate::kustomize::the(&objects, "Deployment")["spec"]["template"]["spec"];
+        let containers = spec["containers"].as_array().unwrap_or_else(|| panic!("{directory}: the Deployment has no containers"));
+        assert_eq!(containers.len(), 1, "{directory}: the pod has one container");
+        SecurityContext::read(spec, &containers[0])
+    }
+
+    /// The `ctr run` flags that set the same fields of the OCI spec as this
+    /// securityContext, which the kubelet would hand containerd (the test
+    /// node shows the kubelet's own: cluster/tests/node.rs). containerd
+    /// 1.6's `ctr` cannot set the user.
+    pub fn ctr_flags(&self, containerd_version: &str) -> Vec<String> {
+        let mut flags = Vec::new();
+        if let Some((user, group)) = self.run_as
+            && !containerd_version.starts_with("1.6")
+        {
+            flags.push(format!("--user={user}:{group}"));
+        }
+        if self.read_only_root {
+            flags.push("--read-only".into());
+        }
+        if self.runtime_default_seccomp {
+            flags.push("--seccomp".into());
+        }
+        if self.drop_all_capabilities {
+            let dropped = DEFAULT_CAPABILITIES.iter().filter(|cap| !self.added_capabilities.iter().any(|added| added == *cap));
+            flags.extend(dropped.map(|cap| format!("--cap-drop={cap}")));
+        }
+        flags.extend(self.added_capabilities.iter().map(|cap| format!("--cap-add={cap}")));
+        // NoNewPrivileges is ctr's default; only its absence needs a flag.
+        if !self.no_privilege_escalation {
+            flags.push("--allow-new-privs".into());
+        }
+        flags
+    }
+}
+
 /// The bits of `capabilities` in /proc/PID/status's capability masks.
 pub fn capability_mask(capabilities: &[String]) -> u64 {
     // Their numbers in linux/capability.h.

@@ -54,47 +54,6 @@ struct Pod {
     security: SecurityContext,
 }
 
-/// The capabilities containerd grants a container by default, all of which
-/// `drop: [ALL]` removes; `ctr run --cap-drop` takes them one by one.
-const DEFAULT_CAPABILITIES: [&str; 14] = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-];
-
-/// The `ctr run` flags that set the same fields of the OCI spec as the pod's
-/// securityContext, which the kubelet would hand containerd (the test node
-/// shows the kubelet's own: cluster/tests/node.rs).
-trait CtrFlags {
-    fn ctr_flags(&self, containerd_version: &str) -> Vec<String>;
-}
-
-impl CtrFlags for SecurityContext {
-    fn ctr_flags(&self, containerd_version: &str) -> Vec<String> {
-        let mut flags = Vec::new();
-        if let Some((user, group)) = self.run_as
-            && !containerd_version.starts_with("1.6")
-        {
-            flags.push(format!("--user={user}:{group}"));
-        }
-        if self.read_only_root {
-            flags.push("--read-only".into());
-        }
-        if self.runtime_default_seccomp {
-            flags.push("--seccomp".into());
-        }
-        if self.drop_all_capabilities {
-            let dropped = DEFAULT_CAPABILITIES.iter().filter(|cap| !self.added_capabilities.iter().any(|added| added == *cap));
-            flags.extend(dropped.map(|cap| format!("--cap-drop={cap}")));
-        }
-        flags.extend(self.added_capabilities.iter().map(|cap| format!("--cap-add={cap}")));
-        // NoNewPrivileges is ctr's default; only its absence needs a flag.
-        if !self.no_privilege_escalation {
-            flags.push("--allow-new-privs".into());
-        }
-        flags
-    }
-}
-
 fn string(value: &Value, what: &str) -> String {
     value.as_str().unwrap_or_else(|| panic!("{what} is not a string: {value:?}")).to_owned()
 }
@@ -158,7 +117,7 @@ fn pod(dir: &Path) -> Pod {
     // Kubernetes' default when the pod does not set it.
     let termination_grace = Duration::from_secs(spec["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
     let runtime_class = string(&spec["runtimeClassName"], "runtimeClassName");
-    let security = SecurityContext::read(&serde_json::to_value(spec).unwrap(), &serde_json::to_value(container).unwrap());
+    let security = SecurityContext::read(spec, container);
     Pod { command, env, port, readiness_path, mounts, termination_grace, runtime_class, security }
 }
 
