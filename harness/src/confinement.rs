@@ -53,10 +53,8 @@ impl SecurityContext {
     /// `kubectl kustomize DIRECTORY` renders.
     pub fn of_deployment(directory: &str) -> SecurityContext {
         let objects = crate::kustomize::render(directory);
-        let spec = &crate::kustomize::the(&objects, "Deployment")["spec"]["template"]["spec"];
-        let containers = spec["containers"].as_array().unwrap_or_else(|| panic!("{directory}: the Deployment has no containers"));
-        assert_eq!(containers.len(), 1, "{directory}: the pod has one container");
-        SecurityContext::read(spec, &containers[0])
+        let (spec, container) = crate::kustomize::the_pod(&objects, directory);
+        SecurityContext::read(spec, container)
     }
 
     /// The `ctr run` flags that set the same fields of the OCI spec as this
@@ -112,6 +110,12 @@ pub fn capability_mask(capabilities: &[String]) -> u64 {
     capabilities.iter().fold(0, |mask, cap| mask | 1 << number(cap))
 }
 
+/// The value of the field `name` (`CapEff`, `PPid`, ...) in the text of a
+/// `/proc/PID/status` file, without its padding.
+pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
+}
+
 /// Checks every thread of the process `init` (the shim runs Spin in the
 /// container's init process, on its threads) against `security`; the user
 /// only when `check_user` (`ctr` 1.6 cannot set it). Returns the first
@@ -124,9 +128,7 @@ pub fn check_process(init: u32, security: &SecurityContext, check_user: bool) ->
     for pid in threads {
         let status = std::fs::read_to_string(format!("/proc/{init}/task/{pid}/status")).map_err(|error| error.to_string())?;
         let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            status_field(&status, name)
                 .map(|value| value.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
                 .ok_or_else(|| format!("no {name} in /proc/{pid}/status"))
         };

@@ -47,6 +47,15 @@ pub fn render_values(directory: &str) -> Vec<Value> {
     render(directory).into_iter().map(|object| object.value).collect()
 }
 
+/// The pod spec of the one Deployment among `objects`, and its one
+/// container; `directory` names them in the failure.
+pub fn the_pod<'a>(objects: &'a [Object], directory: &str) -> (&'a Value, &'a Value) {
+    let spec = &the(objects, "Deployment")["spec"]["template"]["spec"];
+    let containers = spec["containers"].as_array().unwrap_or_else(|| panic!("{directory}: the Deployment has no containers"));
+    assert_eq!(containers.len(), 1, "{directory}: the pod has one container");
+    (spec, &containers[0])
+}
+
 /// The one object of `kind`; several or none is a failure.
 pub fn the<'a>(objects: &'a [Object], kind: &str) -> &'a Value {
     let mut matching = objects.iter().filter(|object| object.kind() == kind);

@@ -29,7 +29,7 @@ use harness::confinement::{self, SecurityContext};
 use harness::process::run_ok;
 use harness::free_port;
 use harness::containerd::{Buildah, Containerd, Registry, Run, Task};
-use support::{binaries, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
+use support::{binaries, built_component, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
 
 /// One test at a time: both start daemons, and the start-up times they
 /// print are only comparable on an otherwise idle machine.
@@ -61,13 +61,8 @@ fn string(value: &Value, what: &str) -> String {
 /// Reads the Deployment and writes the files its volume mounts take from
 /// ConfigMaps into `dir`.
 fn pod(dir: &Path) -> Pod {
-    let objects = harness::kustomize::render_values("manifests/wasm");
-    let deployments: Vec<&Value> = objects.iter().filter(|object| object["kind"] == "Deployment").collect();
-    assert_eq!(deployments.len(), 1, "manifests/wasm renders one Deployment");
-    let spec = &deployments[0]["spec"]["template"]["spec"];
-    let containers = spec["containers"].as_array().expect("containers");
-    assert_eq!(containers.len(), 1, "the pod has one container");
-    let container = &containers[0];
+    let objects = harness::kustomize::render("manifests/wasm");
+    let (spec, container) = harness::kustomize::the_pod(&objects, "manifests/wasm");
 
     let command = container["command"]
         .as_array()
@@ -106,8 +101,9 @@ fn pod(dir: &Path) -> Pod {
         let config_map = string(&volume["configMap"]["name"], "a configMap volume (the only kind run here)");
         let data = &objects
             .iter()
-            .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == config_map.as_str())
-            .unwrap_or_else(|| panic!("ConfigMap {config_map} is rendered"))["data"];
+            .find(|object| object.kind() == "ConfigMap" && object.name() == config_map)
+            .unwrap_or_else(|| panic!("ConfigMap {config_map} is rendered"))
+            .value["data"];
         let key = string(&mount["subPath"], "subPath (a whole-directory configMap mount is not run here)");
         let file = dir.join(format!("{name}-{key}"));
         std::fs::write(&file, string(&data[key.as_str()], "ConfigMap data")).unwrap();
@@ -163,13 +159,6 @@ fn start_containerd(dir: &Path, binaries_dir: Option<&Path>, registration: &Runt
         containerd.log_tail()
     );
     containerd
-}
-
-/// The component, built by the command the README gives, through the
-/// runner's own staleness check (it builds only when the wasm is stale).
-fn build_component() {
-    drop(support::Server::runner("real-shim-build"));
-    assert!(repo_root().join("target/wasm32-wasip2/wasm-release/keda_spin_autoscaling.wasm").is_file());
 }
 
 /// The Deployment's container, started with `ctr run`, listening on a free
@@ -292,7 +281,7 @@ fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let dir = fresh_dir("real-shim-plain");
     let pod = pod(&dir);
     let registration = runtime_registration(&pod.runtime_class);
-    build_component();
+    built_component();
 
     let (_registry, image) = push_plain_image(&dir, "test");
 
@@ -346,7 +335,7 @@ fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
     let pod = pod(&dir);
     assert!(pod.security.run_as.is_some_and(|(user, _)| user != 0), "the Deployment names a user that is not root");
     let registration = runtime_registration(&pod.runtime_class);
-    build_component();
+    built_component();
 
     let (_registry, image) = push_plain_image(&dir, "restricted");
 
@@ -380,9 +369,8 @@ fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
 /// A field of `/proc/PID/status`, such as `CapEff` or `PPid`.
 fn status_field(pid: u32, field: &str) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let prefix = format!("{field}:");
-    let value = status.lines().find_map(|line| line.strip_prefix(prefix.as_str()));
-    value.unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status")).trim().to_owned()
+    let value = confinement::status_field(&status, field);
+    value.unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status")).to_owned()
 }
 
 /// Where `scripts/containerd-1.7.sh DIR` put containerd 1.7's binaries.
@@ -408,7 +396,7 @@ fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
     let dir = fresh_dir("real-shim-artifact");
     let pod = pod(&dir);
     let registration = runtime_registration(&pod.runtime_class);
-    build_component();
+    built_component();
 
     let registry = Registry::start(&dir);
     let image = format!("{}/keda-spin-autoscaling-artifact:test", registry.address);

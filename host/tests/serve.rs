@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::conformance::{self, NonUtf8Header, PastCapacity};
-use support::{Server, client, get, project_manifest, repo_root};
+use support::{Server, built_component, client, get, project_manifest, repo_root};
 
 #[test]
 fn counts_requests_to_root_and_exposes_them() {
@@ -56,9 +56,7 @@ fn bad_input_gets_a_client_error_never_a_server_error() {
 #[test]
 fn a_store_that_cannot_be_opened_is_a_500_with_its_reason() {
     // The same component, under a manifest that grants it no store.
-    let component = repo_root().join("target/wasm32-wasip2/wasm-release/keda_spin_autoscaling.wasm");
-    // The project's manifest builds the component if it is missing.
-    drop(Server::runner("store-build"));
+    let component = built_component();
     let manifest = format!(
         r#"
 spin_manifest_version = 2
@@ -95,9 +93,7 @@ simulated_work_ms = "0"
 /// component starts with to the stack and its data, 2 pages of 64 KiB.
 #[test]
 fn the_component_starts_with_two_pages_of_memory_not_seventeen() {
-    // The project's manifest builds the component if it is missing or stale.
-    drop(Server::runner("memory-build"));
-    let component = std::fs::read(repo_root().join("target/wasm32-wasip2/wasm-release/keda_spin_autoscaling.wasm")).unwrap();
+    let component = std::fs::read(built_component()).unwrap();
     let mut minimums = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(&component) {
         if let wasmparser::Payload::MemorySection(memories) = payload.unwrap() {

@@ -24,6 +24,16 @@ pub fn project_manifest() -> PathBuf {
     repo_root().join("spin.toml")
 }
 
+/// The project's component, built by the command `spin.toml` gives, through
+/// the runner's own staleness check (it builds only when the wasm is
+/// missing or stale): its path.
+pub fn built_component() -> PathBuf {
+    drop(Server::runner("component-build"));
+    let component = repo_root().join("target/wasm32-wasip2/wasm-release/keda_spin_autoscaling.wasm");
+    assert!(component.is_file(), "the runner did not build {}", component.display());
+    component
+}
+
 /// A server process, killed when dropped, even when a test fails.
 pub struct Server {
     child: Child,
