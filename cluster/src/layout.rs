@@ -35,6 +35,14 @@ pub const KUBE_PROXY_HEALTHZ_PORT: u16 = 10256;
 /// `imagePullPolicy: Always`.
 pub const REGISTRY_PORT: u16 = 5000;
 
+/// The one record outside the checkout: which checkout's node holds the
+/// interfaces above. The interfaces are the machine's, not a checkout's, so
+/// a node left by a killed run (a CI job or session ended with SIGKILL) in
+/// one clone would otherwise stop every later `up`, from any clone, with no
+/// way to tell where its mounts and processes are. Under /run, so it goes
+/// with the interfaces at a reboot.
+pub const NODE_CLAIM: &str = "/run/keda-spin-autoscaling-test-node";
+
 /// The names images built here go by on the node.
 pub const PAUSE_IMAGE: &str = "localhost/keda-test-node/pause:1.0";
 pub const COREDNS_IMAGE: &str = "localhost/keda-test-node/coredns:1.13.1";
@@ -49,6 +57,11 @@ pub struct Layout {
 impl Layout {
     pub fn new() -> Layout {
         Layout { root: harness::target_dir().join("test-node") }
+    }
+
+    /// The node of another checkout, at its `root`.
+    pub fn at(root: PathBuf) -> Layout {
+        Layout { root }
     }
 
     /// Binaries built from the Go modules and the pause program; kept

@@ -17,7 +17,8 @@ struct Cli {
 enum Action {
     /// Build what is missing and start the node; it keeps running.
     Up,
-    /// Take the node down and restore the machine.
+    /// Take the node down and restore the machine; also a node that a
+    /// killed run of another checkout left.
     Down,
     /// Build the node's binaries only.
     Build,
@@ -51,6 +52,7 @@ fn main() -> Result<()> {
             if !left.is_empty() {
                 bail!("left after down:\n  {}", left.join("\n  "));
             }
+            cluster::node::take_down_a_dead_node()?;
         }
         Action::Build => cluster::gobuild::build_node(&Layout::new())?,
         Action::Bench { starts, memory_at, write } => {

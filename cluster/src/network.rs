@@ -2,11 +2,12 @@
 //! address, the two sysctls a node needs, and the record of the packet
 //! filter as it was, so that `down` can put everything back and check it.
 
+use std::os::unix::ffi::OsStringExt;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::layout::{Layout, NODE_INTERFACE, NODE_IP, POD_BRIDGE, SERVICE_SUBNET};
+use crate::layout::{Layout, NODE_CLAIM, NODE_INTERFACE, NODE_IP, POD_BRIDGE, SERVICE_SUBNET};
 
 /// Sysctls a node needs, with the value `up` sets: bridged pod traffic
 /// through iptables (kube-proxy's Service rules for pod-to-Service traffic)
@@ -38,6 +39,9 @@ pub fn up(layout: &Layout) -> Result<()> {
     }
     // A bridge with no ports: this kernel has no dummy interfaces, and an
     // address on a port-less bridge serves local traffic just the same.
+    // Claimed before the interface exists, so that no interface is ever
+    // without a record of whose it is.
+    std::fs::write(NODE_CLAIM, layout.root.as_os_str().as_encoded_bytes())?;
     ip(&["link", "add", NODE_INTERFACE, "type", "bridge"])?;
     ip(&["addr", "add", &format!("{NODE_IP}/32"), "dev", NODE_INTERFACE])?;
     ip(&["link", "set", NODE_INTERFACE, "up"])?;
@@ -65,6 +69,9 @@ pub fn down(layout: &Layout) -> Vec<String> {
             left.push(format!("the interface {interface}"));
         }
     }
+    if left.is_empty() && claimant().is_some_and(|root| root == layout.root) {
+        let _ = std::fs::remove_file(NODE_CLAIM);
+    }
     for (name, _) in SYSCTLS {
         if let Ok(old) = std::fs::read_to_string(layout.saved(&name.replace('/', ".")))
             && std::fs::write(format!("/proc/sys/{name}"), old.trim()).is_err()
@@ -73,6 +80,17 @@ pub fn down(layout: &Layout) -> Vec<String> {
         }
     }
     left
+}
+
+/// The folder of the node that holds the interfaces, as `up` recorded it.
+pub fn claimant() -> Option<std::path::PathBuf> {
+    let claim = std::fs::read(NODE_CLAIM).ok()?;
+    Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(claim)))
+}
+
+/// Whether the node's interfaces are on the machine.
+pub fn interfaces_exist() -> bool {
+    [NODE_INTERFACE, POD_BRIDGE].into_iter().any(interface_exists)
 }
 
 /// Removes the chains the kubelet and kube-proxy made (`KUBE-*`) and the

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::images::Images;
 use crate::kubectl::{Kubectl, condition_is_true};
-use crate::layout::{KUBE_PROXY_HEALTHZ_PORT, KUBELET_HEALTHZ_PORT, Layout, NODE_IP, NODE_NAME, REGISTRY_PORT};
+use crate::layout::{KUBE_PROXY_HEALTHZ_PORT, KUBELET_HEALTHZ_PORT, Layout, NODE_CLAIM, NODE_IP, NODE_NAME, REGISTRY_PORT};
 use crate::{components, configs, daemons, gobuild, network, pki};
 
 /// What the node runs that is not built here: the shim and containerd 1.7.
@@ -97,6 +97,7 @@ impl Node {
                 bail!("a previous node could not be taken down; left:\n  {}", left.join("\n  "));
             }
         }
+        take_down_a_dead_node()?;
         // TEST_NODE_KEEP_ON_FAILURE=1 leaves a node that failed to start as
         // it is, to look into; `scripts/cluster.sh down` removes it.
         let keep = std::env::var_os("TEST_NODE_KEEP_ON_FAILURE").is_some_and(|value| value == "1");
@@ -229,6 +230,51 @@ impl Drop for Node {
     }
 }
 
+/// Takes down the node that the claim names when no process of it runs.
+/// The interfaces are the machine's: a run killed in any clone (a CI job or
+/// a session ended with SIGKILL, which no `Drop` sees) leaves its node's
+/// interfaces, mounts, rules and pods behind, and every later `up`, from
+/// any clone, would stop at the interfaces. A node with a process still
+/// running is somebody's, and is left alone.
+pub fn take_down_a_dead_node() -> Result<()> {
+    let Some(root) = network::claimant() else {
+        return Ok(());
+    };
+    let other = Layout::at(root);
+    if !other.run().is_dir() {
+        if network::interfaces_exist() {
+            bail!(
+                "the node's interfaces exist, and {} claims them, but its run folder {} is gone: remove them with `ip link del {}` and `ip link del {}`",
+                NODE_CLAIM,
+                other.run().display(),
+                crate::layout::NODE_INTERFACE,
+                crate::layout::POD_BRIDGE
+            );
+        }
+        // A claim outliving its node: nothing to take down.
+        let _ = std::fs::remove_file(NODE_CLAIM);
+        return Ok(());
+    }
+    let running: Vec<_> = daemons::recorded(&other).into_iter().filter(daemons::Daemon::is_running).collect();
+    let mut alive: Vec<String> = running.iter().map(|daemon| format!("{} {}", daemon.name, daemon.pid)).collect();
+    // The shims, which no record names.
+    alive.extend(
+        daemons::processes_naming(&other.run())
+            .into_iter()
+            .filter(|pid| !running.iter().any(|daemon| daemon.pid == *pid))
+            .map(|pid| format!("process {pid}")),
+    );
+    if !alive.is_empty() {
+        bail!("a node of {} is running ({}): take it down there with `scripts/cluster.sh down`", other.root.display(), alive.join(", "));
+    }
+    println!("test node: taking down the node a killed run left in {}", other.root.display());
+    let left = down(&other);
+    if !left.is_empty() {
+        bail!("the node left in {} could not be taken down; left:\n  {}", other.root.display(), left.join("\n  "));
+    }
+    Ok(())
+}
+
 fn http_ok(url: &str) -> bool {
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build().into();
     agent.get(url).call().is_ok()
@@ -239,6 +285,10 @@ fn http_ok(url: &str) -> bool {
 pub fn down(layout: &Layout) -> Vec<String> {
     let started = Instant::now();
     let run = layout.run();
+    // No node of this folder: what is on the machine is somebody else's.
+    if !run.exists() {
+        return Vec::new();
+    }
     // The pods first, through the CRI, while containerd still runs: their
     // network namespaces and addresses are released by the CNI plugin.
     let crictl = layout.binary("crictl");
@@ -273,13 +323,15 @@ pub fn down(layout: &Layout) -> Vec<String> {
     left.extend(daemons::processes_naming(&run).iter().map(|pid| format!("process {pid}")));
     left.extend(harness::mounts::mounts_under(&run).iter().map(|point| format!("mount {}", point.display())));
     left.extend(network::rules_added_since_up(layout).into_iter().map(|rule| format!("rule {rule}")));
-    let before = std::fs::read_to_string(layout.saved("netns")).unwrap_or_default();
-    left.extend(
-        network_namespaces()
-            .into_iter()
-            .filter(|name| !before.lines().any(|line| line == name))
-            .map(|name| format!("network namespace {name}")),
-    );
+    // Without the record of those before `up`, none is known to be ours.
+    if let Ok(before) = std::fs::read_to_string(layout.saved("netns")) {
+        left.extend(
+            network_namespaces()
+                .into_iter()
+                .filter(|name| !before.lines().any(|line| line == name))
+                .map(|name| format!("network namespace {name}")),
+        );
+    }
     if left.is_empty()
         && let Err(error) = std::fs::remove_dir_all(&run)
     {
@@ -346,7 +398,10 @@ fn remove_pod_cgroups(left: &mut Vec<String>) {
 /// /var/run/netns/cni-ID. The ones made since `up` whose pods `crictl rmp`
 /// could not remove go here; those of anything else stay.
 fn remove_network_namespaces(layout: &Layout) {
-    let before = std::fs::read_to_string(layout.saved("netns")).unwrap_or_default();
+    // Without the record of those before `up`, none is known to be ours.
+    let Ok(before) = std::fs::read_to_string(layout.saved("netns")) else {
+        return;
+    };
     for name in network_namespaces() {
         if !before.lines().any(|line| line == name) {
             let path = Path::new(NETNS_DIR).join(&name);
