@@ -507,8 +507,8 @@ fn the_preview_reports_clear_errors_and_never_panics() {
     let shipped = std::fs::read_to_string(repo_root().join("manifests/base/scaledobject.yaml")).unwrap();
     let edits: [(&str, &str, &str); 3] = [
         ("stabilizationWindowSeconds:", "tolerance: 0.05\n          stabilizationWindowSeconds:", ".tolerance is not modelled"),
-        ("type: Percent", "type: Cpu", ".policies[0].type is"),
-        ("scaleDown:", "scaleDown:\n          selectPolicy: Fastest", "behavior.scaleDown.selectPolicy is"),
+        ("type: Percent", "type: Cpu", ".policies[0].type: unknown variant `Cpu`"),
+        ("scaleDown:", "scaleDown:\n          selectPolicy: Fastest", "behavior.scaleDown.selectPolicy: unknown variant `Fastest`"),
     ];
     for (from, to, field) in edits {
         assert!(shipped.contains(from), "manifests/base/scaledobject.yaml no longer has {from:?}");

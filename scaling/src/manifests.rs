@@ -66,7 +66,7 @@ pub struct ScaledObjectSpec {
     #[serde(default = "default_max_replica_count")]
     pub max_replica_count: u32,
     pub triggers: Vec<Trigger>,
-    /// `advanced`, read field by field by `hpa::Behavior`, which refuses what it does not model.
+    /// `advanced`, read by `hpa::Behavior` into types of its own, which refuse what the model does not know.
     #[serde(default)]
     pub advanced: Option<serde_yaml_ng::Value>,
 }

@@ -1,14 +1,16 @@
 //! The HPA's `behavior` as KEDA hands it over from the ScaledObject, with
-//! the API server's defaults filled in. Parsed field by field so that a
-//! field the model does not know is refused with its path, never ignored.
+//! the API server's defaults filled in. Read by serde with every field the
+//! model does not know refused (`deny_unknown_fields`), and each error named
+//! by its path in the ScaledObject (`serde_path_to_error`), never ignored.
 
-use anyhow::{Context, Result, bail};
-use serde_yaml_ng::Value;
+use anyhow::{Result, anyhow, bail};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use super::DOWNSCALE_STABILIZATION_SECONDS;
 use crate::manifests::ScaledObject;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum PolicyType {
     /// At most `value` pods per period.
     Pods,
@@ -16,15 +18,17 @@ pub enum PolicyType {
     Percent,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", expecting = "a policy mapping")]
 pub struct Policy {
+    #[serde(rename = "type")]
     pub kind: PolicyType,
     pub value: u32,
     pub period_seconds: u32,
 }
 
 /// Which policy wins when several apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum SelectPolicy {
     /// The policy allowing the largest change (the default).
     Max,
@@ -47,6 +51,43 @@ pub struct Rules {
 pub struct Behavior {
     pub scale_up: Rules,
     pub scale_down: Rules,
+}
+
+/// `spec.advanced` as written: the fields KEDA reads there.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", expecting = "a mapping")]
+struct Advanced {
+    /// Only what happens when the ScaledObject is deleted.
+    #[serde(rename = "restoreToOriginalReplicaCount")]
+    _restore_to_original_replica_count: Option<bool>,
+    horizontal_pod_autoscaler_config: Option<HorizontalPodAutoscalerConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping")]
+struct HorizontalPodAutoscalerConfig {
+    /// Only the HPA's name.
+    #[serde(rename = "name")]
+    _name: Option<String>,
+    behavior: Option<BehaviorAsWritten>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", expecting = "a mapping")]
+struct BehaviorAsWritten {
+    scale_up: Option<RulesAsWritten>,
+    scale_down: Option<RulesAsWritten>,
+}
+
+/// A direction's fields as written; those left out take the default's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", expecting = "a mapping")]
+struct RulesAsWritten {
+    stabilization_window_seconds: Option<u32>,
+    select_policy: Option<SelectPolicy>,
+    policies: Option<Vec<Policy>>,
+    /// Read only to be refused with its reason.
+    tolerance: Option<IgnoredAny>,
 }
 
 impl Rules {
@@ -77,107 +118,46 @@ impl Rules {
 
     /// The fields a ScaledObject sets replace the default's and the rest stay,
     /// field by field, as the API server's `copyHPAScalingRules` fills them; a
-    /// `policies` list replaces the default list whole.
-    fn parse(value: &Value, path: &str, defaults: Rules) -> Result<Rules> {
+    /// `policies` list replaces the default list whole. The bounds are the
+    /// API server's (`validateScalingRules`, `validateScalingPolicy` in
+    /// `pkg/apis/autoscaling/validation`).
+    fn over(defaults: Rules, written: Option<RulesAsWritten>, path: &str) -> Result<Rules> {
         let mut rules = defaults;
-        if value.is_null() {
+        let Some(written) = written else {
             return Ok(rules);
+        };
+        if written.tolerance.is_some() {
+            // Beta and on by default in 1.35 (`HPAConfigurableTolerance`).
+            bail!(
+                "{path}.tolerance is not modelled: Kubernetes 1.35 honours a per-direction tolerance, \
+                 and the model has only the controller's 0.1"
+            );
         }
-        for (key, field) in mapping(value, path)? {
-            let field_path = format!("{path}.{key}");
-            match key.as_str() {
-                "stabilizationWindowSeconds" => {
-                    let seconds = integer(field, &field_path)?;
-                    if seconds > 3600 {
-                        bail!("{field_path} is {seconds}; the HPA accepts 0 to 3600");
-                    }
-                    rules.stabilization_window_seconds = seconds;
-                }
-                "selectPolicy" => {
-                    rules.select_policy = match field.as_str() {
-                        Some("Max") => SelectPolicy::Max,
-                        Some("Min") => SelectPolicy::Min,
-                        Some("Disabled") => SelectPolicy::Disabled,
-                        _ => bail!("{field_path} is {field:?}; the model knows Max, Min and Disabled"),
-                    }
-                }
-                "policies" => {
-                    let Some(items) = field.as_sequence() else {
-                        bail!("{field_path} is not a list");
-                    };
-                    if items.is_empty() {
-                        bail!("{field_path} is empty; the HPA needs at least one policy");
-                    }
-                    rules.policies = items
-                        .iter()
-                        .enumerate()
-                        .map(|(index, item)| Policy::parse(item, &format!("{field_path}[{index}]")))
-                        .collect::<Result<_>>()?;
-                }
-                // Beta and on by default in 1.35 (`HPAConfigurableTolerance`).
-                "tolerance" => bail!(
-                    "{field_path} is not modelled: Kubernetes 1.35 honours a per-direction tolerance, \
-                     and the model has only the controller's 0.1"
-                ),
-                _ => bail!(
-                    "{field_path} is not modelled (known: stabilizationWindowSeconds, selectPolicy, policies); \
-                     the preview will not guess what the HPA does with it"
-                ),
+        if let Some(seconds) = written.stabilization_window_seconds {
+            if seconds > 3600 {
+                bail!("{path}.stabilizationWindowSeconds is {seconds}; the HPA accepts 0 to 3600");
             }
+            rules.stabilization_window_seconds = seconds;
+        }
+        if let Some(select_policy) = written.select_policy {
+            rules.select_policy = select_policy;
+        }
+        if let Some(policies) = written.policies {
+            if policies.is_empty() {
+                bail!("{path}.policies is empty; the HPA needs at least one policy");
+            }
+            for (index, policy) in policies.iter().enumerate() {
+                if policy.value == 0 {
+                    bail!("{path}.policies[{index}].value is 0; the HPA needs it greater than zero");
+                }
+                if !(1..=1800).contains(&policy.period_seconds) {
+                    bail!("{path}.policies[{index}].periodSeconds is {}; the HPA accepts 1 to 1800", policy.period_seconds);
+                }
+            }
+            rules.policies = policies;
         }
         Ok(rules)
     }
-}
-
-impl Policy {
-    fn parse(value: &Value, path: &str) -> Result<Policy> {
-        let (mut kind, mut amount, mut period) = (None, None, None);
-        for (key, field) in mapping(value, path)? {
-            let field_path = format!("{path}.{key}");
-            match key.as_str() {
-                "type" => {
-                    kind = Some(match field.as_str() {
-                        Some("Pods") => PolicyType::Pods,
-                        Some("Percent") => PolicyType::Percent,
-                        _ => bail!("{field_path} is {field:?}; the model knows Pods and Percent"),
-                    })
-                }
-                "value" => amount = Some(integer(field, &field_path)?),
-                "periodSeconds" => {
-                    let seconds = integer(field, &field_path)?;
-                    if !(1..=1800).contains(&seconds) {
-                        bail!("{field_path} is {seconds}; the HPA accepts 1 to 1800");
-                    }
-                    period = Some(seconds);
-                }
-                _ => bail!("{field_path} is not modelled (known: type, value, periodSeconds)"),
-            }
-        }
-        Ok(Policy {
-            kind: kind.with_context(|| format!("{path} has no type"))?,
-            value: amount.with_context(|| format!("{path} has no value"))?,
-            period_seconds: period.with_context(|| format!("{path} has no periodSeconds"))?,
-        })
-    }
-}
-
-fn mapping<'a>(value: &'a Value, path: &str) -> Result<Vec<(String, &'a Value)>> {
-    let Some(map) = value.as_mapping() else {
-        bail!("{path} is not a mapping");
-    };
-    map.iter()
-        .map(|(key, field)| {
-            let key = key.as_str().with_context(|| format!("{path} has a key that is not a string: {key:?}"))?;
-            Ok((key.to_owned(), field))
-        })
-        .collect()
-}
-
-fn integer(value: &Value, path: &str) -> Result<u32> {
-    value
-        .as_u64()
-        .and_then(|number| u32::try_from(number).ok())
-        .with_context(|| format!("{path} is {value:?}, not a whole number"))
 }
 
 impl Default for Behavior {
@@ -195,46 +175,29 @@ impl Behavior {
     /// other path ([`Hpa`]), which is not the defaults written out. Any field
     /// the model does not know is an error naming it, never ignored.
     pub fn from_scaled_object(scaled_object: &ScaledObject) -> Result<Option<Behavior>> {
-        let mut behavior = None;
         let Some(advanced) = &scaled_object.spec.advanced else {
-            return Ok(behavior);
+            return Ok(None);
         };
-        for (key, field) in mapping(advanced, "spec.advanced")? {
-            match key.as_str() {
-                // Only what happens when the ScaledObject is deleted.
-                "restoreToOriginalReplicaCount" => {}
-                "horizontalPodAutoscalerConfig" => {
-                    let path = "spec.advanced.horizontalPodAutoscalerConfig";
-                    for (key, field) in mapping(field, path)? {
-                        match key.as_str() {
-                            // Only the HPA's name.
-                            "name" => {}
-                            "behavior" if field.is_null() => behavior = None,
-                            "behavior" => behavior = Some(Behavior::parse(field)?),
-                            _ => bail!("{path}.{key} is not modelled (known: name, behavior)"),
-                        }
-                    }
-                }
-                _ => bail!(
-                    "spec.advanced.{key} is not modelled (known: horizontalPodAutoscalerConfig, \
-                     restoreToOriginalReplicaCount); the preview will not guess what it changes"
-                ),
-            }
-        }
-        Ok(behavior)
-    }
-
-    fn parse(value: &Value) -> Result<Behavior> {
+        let advanced: Advanced = serde_path_to_error::deserialize(advanced.clone()).map_err(|error| {
+            let field = match error.path().to_string() {
+                path if path == "." => "spec.advanced".to_owned(),
+                path => format!("spec.advanced.{path}"),
+            };
+            let reason = error.inner().to_string();
+            // serde's words for a field or value the types do not have.
+            let unmodelled = if reason.starts_with("unknown ") { "; the model will not guess what it changes" } else { "" };
+            anyhow!("{field}: {reason}{unmodelled}")
+        })?;
+        let Some(written) = advanced.horizontal_pod_autoscaler_config.and_then(|config| config.behavior) else {
+            return Ok(None);
+        };
         let path = "spec.advanced.horizontalPodAutoscalerConfig.behavior";
-        let mut behavior = Behavior::default();
-        for (key, field) in mapping(value, path)? {
-            let field_path = format!("{path}.{key}");
-            match key.as_str() {
-                "scaleUp" => behavior.scale_up = Rules::parse(field, &field_path, Rules::default_scale_up())?,
-                "scaleDown" => behavior.scale_down = Rules::parse(field, &field_path, Rules::default_scale_down())?,
-                _ => bail!("{field_path} is not modelled (known: scaleUp, scaleDown)"),
-            }
-        }
-        Ok(behavior)
+        Ok(Some(Behavior {
+            scale_up: Rules::over(Rules::default_scale_up(), written.scale_up, &format!("{path}.scaleUp"))?,
+            scale_down: Rules::over(Rules::default_scale_down(), written.scale_down, &format!("{path}.scaleDown"))?,
+        }))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -38,7 +38,7 @@ fn scaled_object(advanced: &str) -> ScaledObject {
     serde_yaml_ng::from_str(&yaml).unwrap()
 }
 
-fn behavior(yaml: &str) -> Result<Option<Behavior>> {
+pub(super) fn behavior(yaml: &str) -> Result<Option<Behavior>> {
     Behavior::from_scaled_object(&scaled_object(yaml))
 }
 
@@ -186,38 +186,6 @@ fn reads_every_5_s_sync_once_per_period() {
     let synced: Vec<f64> =
         (0..10).flat_map(|i| hpa.read(f64::from(i) * 5.0, 30.0)).map(|sync| sync.at).collect();
     assert_eq!(synced, [0.0, 15.0, 30.0, 45.0]);
-}
-
-#[test]
-fn unknown_fields_are_refused_by_name() {
-    let cases = [
-        ("    scalingModifiers: {formula: x}\n", "spec.advanced.scalingModifiers"),
-        (
-            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleUp:\n          tolerance: 0.05\n",
-            "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.tolerance",
-        ),
-        (
-            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          selectPolicy: Fastest\n",
-            "behavior.scaleDown.selectPolicy",
-        ),
-        (
-            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          policies:\n          - {type: Cpu, value: 1, periodSeconds: 15}\n",
-            "behavior.scaleDown.policies[0].type",
-        ),
-        (
-            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown:\n          policies:\n          - {type: Pods, value: 1, periodSeconds: 15, burst: 2}\n",
-            "behavior.scaleDown.policies[0].burst",
-        ),
-        ("    horizontalPodAutoscalerConfig:\n      behaviour: {}\n", "horizontalPodAutoscalerConfig.behaviour"),
-        (
-            "    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleUp:\n          stabilizationWindowSeconds: 4000\n",
-            "stabilizationWindowSeconds is 4000",
-        ),
-    ];
-    for (yaml, named) in cases {
-        let error = format!("{:#}", behavior(yaml).unwrap_err());
-        assert!(error.contains(named), "{yaml}: {error}");
-    }
 }
 
 #[test]
@@ -502,3 +470,4 @@ fn the_hpa_syncs_every_15_s_whatever_keda_polls() {
     let first = hpa.advance(0.0);
     assert_eq!((first[0].value, first[0].recommendation, first[0].replicas), (None, None, 3));
 }
+
