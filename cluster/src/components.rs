@@ -108,7 +108,7 @@ pub fn controller_manager(layout: &Layout) -> Command {
             "--v=1".into(),
             // Every HPA sync's recommendation, with the controller's own
             // time to the microsecond: the scaling loop holds the model
-            // against them (cluster/tests/loop.rs).
+            // against them (cluster/tests/loop/).
             "--vmodule=horizontal=4".into(),
         ],
     )

@@ -65,7 +65,7 @@ pub const NODE: &[GoBuild] = &[
     GoBuild { module: "coredns", packages: &["."], for_image: true, stamp: Stamp::None, tags: "" },
 ];
 
-/// What the scaling loop adds to the node (cluster/tests/loop.rs): each
+/// What the scaling loop adds to the node (cluster/tests/loop/): each
 /// binary runs in an image of its own, so each module builds into a folder
 /// of its own (KEDA's and prometheus-operator's commands are both
 /// `operator`).

@@ -1,4 +1,4 @@
-//! What the scaling loop adds to the test node (cluster/tests/loop.rs):
+//! What the scaling loop adds to the test node (cluster/tests/loop/):
 //! KEDA, prometheus-operator with a Prometheus as kube-prometheus runs it,
 //! and fortio for manifests/load's Job, each built from its Go module in
 //! cluster/go into an image under the name its own manifests give, and

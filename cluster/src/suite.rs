@@ -1,5 +1,5 @@
 //! What the suites on the test node share (cluster/tests/node.rs and
-//! loop.rs): start one node with what the suite needs, run its checks on it
+//! loop/): start one node with what the suite needs, run its checks on it
 //! one after the other with libtest-mimic, take the node down whatever they
 //! did, and fail when it left anything on the machine.
 

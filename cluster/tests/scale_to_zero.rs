@@ -1,6 +1,6 @@
 //! Scale to zero and back on the first request, on the one-node cluster of
 //! docs/test-node.md: KEDA v2.20.2 and Prometheus as in the loop
-//! (cluster/tests/loop.rs), and the KEDA HTTP add-on v0.15.0 built from its
+//! (cluster/tests/loop/), and the KEDA HTTP add-on v0.15.0 built from its
 //! Go module and installed from the tag's own config/; manifests/scale-to-zero
 //! applied as a user applies it. Idle, KEDA must take the Deployment to 0;
 //! the first request through the interceptor must get `Hello World!` and be

@@ -1,6 +1,6 @@
 //! A scaling run as a time series, drawn with plotters' SVG backend: the
 //! preview's (`runner preview --chart FILE.svg`), and the loop test's on the
-//! test node (cluster/tests/loop.rs), which adds the Ready pods the cluster
+//! test node (cluster/tests/loop/), which adds the Ready pods the cluster
 //! ran beside the model's replicas.
 
 use std::path::Path;

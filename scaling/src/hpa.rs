@@ -423,7 +423,7 @@ impl Hpa {
     /// the informer's resync, so two syncs can be a little less than a
     /// period apart, and a scale event is a few milliseconds younger than its
     /// sync's recommendation: at a window's edge those milliseconds decide
-    /// (cluster/tests/loop.rs feeds this the controller's logged times).
+    /// (cluster/tests/loop/ feeds this the controller's logged times).
     pub fn sync_timed(&mut self, at: f64, scaled_at: f64, value: f64) -> Sync {
         self.reconcile(at, scaled_at, Some(value))
     }
