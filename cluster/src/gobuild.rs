@@ -104,7 +104,7 @@ pub const LOOP: &[GoBuild] = &[
     GoBuild { module: "fortio", packages: &["."], for_image: true, stamp: Stamp::None, tags: "" },
 ];
 
-/// What the scale-to-zero checks add to the loop's (cluster/tests/scale_to_zero.rs):
+/// What the scale-to-zero checks add to the loop's (cluster/tests/scale_to_zero/):
 /// the KEDA HTTP add-on's three commands, each in an image of its own.
 pub const SCALE_TO_ZERO: &[GoBuild] = &[GoBuild {
     module: "http-add-on",

@@ -1,5 +1,5 @@
 //! What the scale-to-zero checks add to the loop's node
-//! (cluster/tests/scale_to_zero.rs): the KEDA HTTP add-on v0.15.0, its
+//! (cluster/tests/scale_to_zero/): the KEDA HTTP add-on v0.15.0, its
 //! interceptor, external scaler and operator built from cluster/go/http-add-on
 //! into images under the names its releases publish, and installed from the
 //! tag's own config/ through the overlay in cluster/manifests/http-add-on.
