@@ -17,6 +17,7 @@
 //! and `kubectl`, and the real `spin` and `containerd-shim-spin-v2`
 //! (`SPIN`, `CONTAINERD_SHIM_SPIN`; see support/binaries.rs).
 
+#[path = "../support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -31,36 +32,39 @@ use harness::free_port;
 use harness::containerd::{Buildah, Containerd, Registry, Run, Task};
 use support::{binaries, built_component, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
 
+mod artifact;
+mod plain_image;
+
 /// One test at a time: both start daemons, and the start-up times they
 /// print are only comparable on an otherwise idle machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Requests to `/` per run.
-const N: usize = 20;
+pub(crate) const N: usize = 20;
 
 /// What a node is told to run: the wasm Deployment's one container, as
 /// `kubectl kustomize manifests/wasm` renders it.
 #[derive(Clone)]
-struct Pod {
-    command: Vec<String>,
-    env: Vec<(String, String)>,
+pub(crate) struct Pod {
+    pub(crate) command: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
     /// The container port the readiness probe names.
-    port: u16,
-    readiness_path: String,
+    pub(crate) port: u16,
+    pub(crate) readiness_path: String,
     /// (file written from the ConfigMap, mount path in the container).
-    mounts: Vec<(PathBuf, String)>,
-    termination_grace: Duration,
-    runtime_class: String,
-    security: SecurityContext,
+    pub(crate) mounts: Vec<(PathBuf, String)>,
+    pub(crate) termination_grace: Duration,
+    pub(crate) runtime_class: String,
+    pub(crate) security: SecurityContext,
 }
 
-fn string(value: &Value, what: &str) -> String {
+pub(crate) fn string(value: &Value, what: &str) -> String {
     value.as_str().unwrap_or_else(|| panic!("{what} is not a string: {value:?}")).to_owned()
 }
 
 /// Reads the Deployment and writes the files its volume mounts take from
 /// ConfigMaps into `dir`.
-fn pod(dir: &Path) -> Pod {
+pub(crate) fn pod(dir: &Path) -> Pod {
     let objects = harness::kustomize::render("manifests/wasm");
     let (spec, container) = harness::kustomize::the_pod(&objects, "manifests/wasm");
 
@@ -120,13 +124,13 @@ fn pod(dir: &Path) -> Pod {
 /// The containerd runtime the RuntimeClass's handler names, from
 /// `runtime-class/containerd-1.x.toml`: the whole file, to merge into
 /// containerd's config, and the handler's runtime_type.
-struct RuntimeRegistration {
-    config: toml::Table,
-    handler: String,
-    runtime_type: String,
+pub(crate) struct RuntimeRegistration {
+    pub(crate) config: toml::Table,
+    pub(crate) handler: String,
+    pub(crate) runtime_type: String,
 }
 
-fn runtime_registration(runtime_class: &str) -> RuntimeRegistration {
+pub(crate) fn runtime_registration(runtime_class: &str) -> RuntimeRegistration {
     let class = harness::read_yaml("runtime-class/runtime-class.yaml");
     assert_eq!(class["metadata"]["name"], runtime_class, "the Deployment's RuntimeClass is runtime-class/runtime-class.yaml's");
     let handler = string(&class["handler"], "RuntimeClass handler");
@@ -143,7 +147,7 @@ fn runtime_registration(runtime_class: &str) -> RuntimeRegistration {
 
 /// A containerd with the runtime registered from the repository's file; its
 /// CRI plugin, which owns that table, must have loaded it.
-fn start_containerd(dir: &Path, binaries_dir: Option<&Path>, registration: &RuntimeRegistration, namespace: &str) -> Containerd {
+pub(crate) fn start_containerd(dir: &Path, binaries_dir: Option<&Path>, registration: &RuntimeRegistration, namespace: &str) -> Containerd {
     let containerd = Containerd::start(dir, binaries_dir, &binaries::containerd_shim_spin(), &registration.config, namespace);
     assert_eq!(
         containerd.plugin_status("io.containerd.grpc.v1", "cri").as_deref(),
@@ -163,7 +167,7 @@ fn start_containerd(dir: &Path, binaries_dir: Option<&Path>, registration: &Runt
 
 /// The Deployment's container, started with `ctr run`, listening on a free
 /// port of 127.0.0.1 instead of the pod's port.
-fn run_pod<'a>(containerd: &'a Containerd, pod: &Pod, runtime_type: &str, image: &str, id: &str, port: u16) -> Task<'a> {
+pub(crate) fn run_pod<'a>(containerd: &'a Containerd, pod: &Pod, runtime_type: &str, image: &str, id: &str, port: u16) -> Task<'a> {
     let listen = format!("127.0.0.1:{port}");
     let mut env = pod.env.clone();
     let listen_variable = env
@@ -190,7 +194,7 @@ fn run_pod<'a>(containerd: &'a Containerd, pod: &Pod, runtime_type: &str, image:
 
 /// Readiness, then N requests to `/` counted exactly, starting from 0.
 /// Returns the time from `ctr run` to the first 200 on the probe's path.
-fn serves_and_counts(task: &Task, pod: &Pod, port: u16) -> Duration {
+pub(crate) fn serves_and_counts(task: &Task, pod: &Pod, port: u16) -> Duration {
     let base = format!("http://127.0.0.1:{port}");
     let ready = task.wait_for_200(&format!("{base}{}", pod.readiness_path), Duration::from_secs(120));
     let agent = client();
@@ -212,7 +216,7 @@ fn serves_and_counts(task: &Task, pod: &Pod, port: u16) -> Duration {
 
 /// The task's processes run as the pod's securityContext says: read from
 /// the kernel's own view of them (`/proc/PID/status`), not from the spec.
-fn runs_confined(containerd: &Containerd, task: &Task, pod: &Pod) {
+pub(crate) fn runs_confined(containerd: &Containerd, task: &Task, pod: &Pod) {
     let init = task.pid().unwrap_or_else(|| panic!("ctr tasks ls has no process for {}", task.id));
     let check_user = !containerd.version.starts_with("1.6");
     if let Err(difference) = confinement::check_process(init, &pod.security, check_user) {
@@ -224,7 +228,7 @@ fn runs_confined(containerd: &Containerd, task: &Task, pod: &Pod) {
 
 /// SIGTERM, as the kubelet stops a pod: the task ends within the pod's
 /// grace period, and the port closes.
-fn stops_on_sigterm(task: &Task, pod: &Pod, port: u16) {
+pub(crate) fn stops_on_sigterm(task: &Task, pod: &Pod, port: u16) {
     task.kill("SIGTERM");
     let took = task
         .wait_stopped(pod.termination_grace)
@@ -238,7 +242,7 @@ fn stops_on_sigterm(task: &Task, pod: &Pod, port: u16) {
 /// pod's counts died with it), and writes no SQLite file; the second stops
 /// on SIGTERM within the grace period. `form` names the image in the
 /// start-up times printed.
-fn two_pods_in_memory(containerd: &Containerd, pod: &Pod, runtime_type: &str, image: &str, form: &str) {
+pub(crate) fn two_pods_in_memory(containerd: &Containerd, pod: &Pod, runtime_type: &str, image: &str, form: &str) {
     containerd.ctr_ok(&["images", "pull", "--plain-http", image]);
     let watched = [containerd.root.as_path(), containerd.state.as_path()];
     for replica in ["first", "second"] {
@@ -263,54 +267,11 @@ fn two_pods_in_memory(containerd: &Containerd, pod: &Pod, runtime_type: &str, im
     }
 }
 
-/// The plain image `Dockerfile` builds (buildah, no Docker daemon), pushed
-/// to a registry of its own: the registry, and the image's name there.
-fn push_plain_image(dir: &Path, tag: &str) -> (Registry, String) {
-    let registry = Registry::start(dir);
-    let buildah = Buildah::new(dir);
-    let local = format!("localhost/keda-spin-autoscaling:{tag}");
-    buildah.build(&repo_root(), &repo_root().join("Dockerfile"), &local);
-    let image = format!("{}/keda-spin-autoscaling:{tag}", registry.address);
-    buildah.push(&local, &image);
-    (registry, image)
-}
-
-#[test]
-fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let dir = fresh_dir("real-shim-plain");
-    let pod = pod(&dir);
-    let registration = runtime_registration(&pod.runtime_class);
-    built_component();
-
-    let (_registry, image) = push_plain_image(&dir, "test");
-
-    let containerd = start_containerd(&dir, None, &registration, "keda-plain");
-    // Debian 12's package, the oldest containerd the plain image claims.
-    assert!(containerd.version.starts_with("1.6."), "the system containerd is {}, not 1.6", containerd.version);
-    two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image");
-
-    // Without the runtime config, Spin opens its default SQLite store in
-    // /.spin at start, which the read-only root refuses: the in-memory store
-    // is what lets the pod run read-only.
-    let no_config = Pod { mounts: Vec::new(), security: pod.security.clone(), ..pod };
-    let port = free_port();
-    let id = format!("keda-plain-no-config-{}", std::process::id());
-    let task = run_pod(&containerd, &no_config, &registration.runtime_type, &image, &id, port);
-    let error = task
-        .try_wait_for_200(&format!("http://127.0.0.1:{port}{}", no_config.readiness_path), Duration::from_secs(60))
-        .expect_err("Spin served from a read-only root without the in-memory store");
-    assert!(error.contains("Read-only file system"), "it failed for another reason:\n{error}");
-    drop(task);
-
-    finds_the_default_store_without_the_runtime_config(&containerd, &no_config, &registration.runtime_type, &image);
-}
-
 /// The control of the in-memory checks: without the runtime config and with
 /// a root it may write (writable, and as root: `/` is root's), Spin keeps
 /// its default SQLite store in `/.spin`, and the search `two_pods_in_memory`
 /// makes finds it below this containerd's root.
-fn finds_the_default_store_without_the_runtime_config(containerd: &Containerd, pod: &Pod, runtime_type: &str, image: &str) {
+pub(crate) fn finds_the_default_store_without_the_runtime_config(containerd: &Containerd, pod: &Pod, runtime_type: &str, image: &str) {
     let security = SecurityContext { read_only_root: false, run_as: None, ..pod.security.clone() };
     let control = Pod { mounts: Vec::new(), security, ..pod.clone() };
     let port = free_port();
@@ -325,56 +286,8 @@ fn finds_the_default_store_without_the_runtime_config(containerd: &Containerd, p
     );
 }
 
-/// The plain image again, under containerd 1.7, whose `ctr` can set the
-/// pod's user: the whole restricted securityContext, uid 65532 included.
-#[test]
-fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
-    let binaries_1_7 = containerd_1_7();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let dir = fresh_dir("real-shim-restricted");
-    let pod = pod(&dir);
-    assert!(pod.security.run_as.is_some_and(|(user, _)| user != 0), "the Deployment names a user that is not root");
-    let registration = runtime_registration(&pod.runtime_class);
-    built_component();
-
-    let (_registry, image) = push_plain_image(&dir, "restricted");
-
-    let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-restricted");
-    assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
-    two_pods_in_memory(&containerd, &pod, &registration.runtime_type, &image, "plain image, restricted");
-    finds_the_default_store_without_the_runtime_config(&containerd, &pod, &registration.runtime_type, &image);
-
-    // Why the Deployment adds NET_BIND_SERVICE: with `drop: [ALL]` alone
-    // the spec's capability sets are empty, and the shim leaves the process
-    // every capability it had. When this fails, the shim has fixed it:
-    // drop the `add` and say so in docs/security.md.
-    let drop_only = Pod {
-        security: SecurityContext { added_capabilities: Vec::new(), ..pod.security.clone() },
-        ..pod
-    };
-    let port = free_port();
-    let id = format!("keda-restricted-drop-only-{}", std::process::id());
-    let task = run_pod(&containerd, &drop_only, &registration.runtime_type, &image, &id, port);
-    task.wait_for_200(&format!("http://127.0.0.1:{port}{}", drop_only.readiness_path), Duration::from_secs(60));
-    let init = task.pid().expect("the task's process");
-    let effective = status_field(init, "CapEff");
-    // The container's process is forked by the shim: its parent is the shim.
-    let shim: u32 = status_field(init, "PPid").parse().unwrap();
-    let shim_effective = status_field(shim, "CapEff");
-    println!("drop: [ALL] without add: CapEff {effective} as uid {:?}; the shim's {shim_effective}", drop_only.security.run_as);
-    assert_ne!(shim_effective, "0000000000000000", "the shim runs as root, with capabilities to leave");
-    assert_eq!(effective, shim_effective, "drop: [ALL] alone no longer leaves Spin exactly the shim's capabilities");
-}
-
-/// A field of `/proc/PID/status`, such as `CapEff` or `PPid`.
-fn status_field(pid: u32, field: &str) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let value = confinement::status_field(&status, field);
-    value.unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status")).to_owned()
-}
-
 /// Where `scripts/containerd-1.7.sh DIR` put containerd 1.7's binaries.
-fn containerd_1_7() -> PathBuf {
+pub(crate) fn containerd_1_7() -> PathBuf {
     let dir = std::env::var_os("CONTAINERD_1_7").map(PathBuf::from).unwrap_or_else(|| {
         panic!("CONTAINERD_1_7 is not set: run `scripts/containerd-1.7.sh DIR` and set CONTAINERD_1_7=DIR (containerd 1.6 cannot unpack a Spin OCI artifact)")
     });
@@ -387,58 +300,4 @@ fn containerd_1_7() -> PathBuf {
         );
     }
     dir
-}
-
-#[test]
-fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
-    let binaries_1_7 = containerd_1_7();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let dir = fresh_dir("real-shim-artifact");
-    let pod = pod(&dir);
-    let registration = runtime_registration(&pod.runtime_class);
-    built_component();
-
-    let registry = Registry::start(&dir);
-    let image = format!("{}/keda-spin-autoscaling-artifact:test", registry.address);
-    // As the README publishes it; --insecure lets spin talk plain HTTP to
-    // the local registry.
-    let mut push = Command::new(binaries::spin());
-    push.args(["registry", "push", "--insecure", "--cache-dir"])
-        .arg(dir.join("spin-cache"))
-        .arg("--from")
-        .arg(repo_root().join("spin.toml"))
-        .arg(&image);
-    run_ok(push, Duration::from_secs(120));
-
-    let containerd = start_containerd(&dir, Some(&binaries_1_7), &registration, "keda-artifact");
-    assert!(containerd.version.starts_with("1.7"), "CONTAINERD_1_7 holds containerd {}", containerd.version);
-    containerd.ctr_ok(&["images", "pull", "--plain-http", &image]);
-
-    // The shim (v0.24.0) unpacks an artifact into the container's root at
-    // start (/.cache/registry, /spin.json), so the Deployment's read-only
-    // root, and any user but root, stop it before it serves: the artifact
-    // cannot run under the restricted Pod Security Standard.
-    // A writable root does not help a user that is not root: the root
-    // directory belongs to root.
-    let writable = SecurityContext { read_only_root: false, ..pod.security.clone() };
-    for (security, reason) in [(pod.security.clone(), "Read-only file system"), (writable, "Permission denied")] {
-        let attempt = Pod { security, ..pod.clone() };
-        let port = free_port();
-        let id = format!("keda-artifact-restricted-{}-{}", attempt.security.read_only_root, std::process::id());
-        let task = run_pod(&containerd, &attempt, &registration.runtime_type, &image, &id, port);
-        let refused = task.try_wait_for_200(&format!("http://127.0.0.1:{port}{}", attempt.readiness_path), Duration::from_secs(60));
-        let error = refused.expect_err("the artifact served as a restricted pod; update docs/security.md and the README");
-        assert!(error.contains(reason), "the artifact failed for another reason than {reason:?}:\n{error}");
-        println!("Spin OCI artifact, read-only root {}, as uid {:?}: refused, {reason}", attempt.security.read_only_root, attempt.security.run_as);
-    }
-
-    // As root with a writable root, as a namespace at the baseline standard
-    // allows. The first pod compiles the component, and the shim stores the
-    // precompiled form; the second starts from that.
-    let relaxed = Pod {
-        security: SecurityContext { run_as: None, read_only_root: false, ..pod.security.clone() },
-        ..pod
-    };
-    two_pods_in_memory(&containerd, &relaxed, &registration.runtime_type, &image, "Spin OCI artifact");
-    finds_the_default_store_without_the_runtime_config(&containerd, &relaxed, &registration.runtime_type, &image);
 }
