@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by the scripts that fetch Debian packages outside the system's apt
-# (scripts/containerd-1.7.sh, scripts/bench-pods.sh). `debian_mirror` prints
+# (scripts/containerd-1.7.sh, scripts/flask-image.sh). `debian_mirror` prints
 # the Debian mirror this machine's apt already uses, so that no script names
 # a mirror host of its own; it fails with the files it read when none is set.
 debian_mirror() {

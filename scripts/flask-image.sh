@@ -8,7 +8,7 @@
 # prometheus_client packages, from debootstrap, kept in target/ so that a
 # second build does not fetch it again (the packages are fixed within the
 # suite). Prints the packages' versions. Needs root (debootstrap, chroot).
-# Used by scripts/bench-pods.sh and the test node (cluster/tests/node.rs).
+# Used by `bench pods` (bench/src/pods) and the test node (cluster/tests/node.rs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=require.sh

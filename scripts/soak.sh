@@ -7,7 +7,7 @@
 # requests is within 20 % of the first 10 %; writes the figures and which
 # bounds were met into BENCHMARKS.md. About 12 minutes on 2 cores.
 #   SPIN=/path/to/spin scripts/soak.sh [REQUESTS]
-# The same code runs at 50,000 requests in the tests (host/tests/soak.rs).
+# The same code runs at 50,000 requests in the tests (runner/tests/soak.rs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REQUESTS=${1:-1000000}
@@ -32,14 +32,6 @@ table=$(
   echo
   echo "$notes"
 )
-python3 - "$table" <<'PY'
-import sys
-begin, end = "<!-- soak:begin -->", "<!-- soak:end -->"
-text = open("BENCHMARKS.md").read()
-if begin not in text or end not in text:
-    sys.exit(f"BENCHMARKS.md has no {begin} ... {end} markers")
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open("BENCHMARKS.md", "w").write(f"{head}{begin}\n{sys.argv[1]}\n{end}{tail}")
-PY
+cargo build --quiet --release -p bench
+"${CARGO_TARGET_DIR:-target}/release/bench" section soak BENCHMARKS.md <<<"$table"
 echo "BENCHMARKS.md: soak figures written"

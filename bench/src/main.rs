@@ -1,8 +1,10 @@
 //! `cargo run --release -p bench` (through scripts/bench.sh, which builds
 //! everything first): measures throughput, latency, memory, start-up and size
 //! of every way this app can be served on this machine, in one run, and
-//! writes the table into BENCHMARKS.md.
+//! writes the table into BENCHMARKS.md. `bench pods` measures one replica of
+//! each pod form under containerd (src/pods).
 
+mod pods;
 mod report;
 mod servers;
 mod wrk;
@@ -17,7 +19,26 @@ use crate::report::{Machine, Report};
 use crate::servers::Server;
 
 #[derive(Parser)]
-#[command(about)]
+#[command(about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    benchmark: Option<Benchmark>,
+    #[command(flatten)]
+    servers: Args,
+}
+
+#[derive(clap::Subcommand)]
+enum Benchmark {
+    /// One replica of the wasm pod (artifact and plain image) against the
+    /// Flask container, under containerd: BENCHMARKS.md, "Per replica".
+    Pods(pods::Settings),
+    /// Write standard input into the section NAME of FILE (between
+    /// `<!-- NAME:begin -->` and `<!-- NAME:end -->`): scripts/soak.sh's table.
+    Section { name: String, file: PathBuf },
+}
+
+/// Every way this app can be served on this machine (no subcommand).
+#[derive(clap::Args)]
 struct Args {
     /// Seconds of load per measurement.
     #[arg(long, default_value_t = 10)]
@@ -35,7 +56,16 @@ struct Args {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    match &cli.benchmark {
+        Some(Benchmark::Pods(settings)) => return pods::run(settings),
+        Some(Benchmark::Section { name, file }) => {
+            let text = std::io::read_to_string(std::io::stdin())?;
+            return harness::benchmarks::write_section(file, name, &text).map_err(anyhow::Error::msg);
+        }
+        None => {}
+    }
+    let args = cli.servers;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let duration = Duration::from_secs(args.seconds);
     let machine = Machine::read()?;
@@ -58,7 +88,7 @@ fn main() -> Result<()> {
     let markdown = report.markdown();
     println!("{markdown}");
     if let Some(path) = args.write {
-        report::write_between_markers(&path, &markdown)?;
+        harness::benchmarks::write_section(&path, "bench", &markdown).map_err(anyhow::Error::msg)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

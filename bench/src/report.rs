@@ -1,7 +1,6 @@
 //! The measurements of one run, and their Markdown.
 
 use std::fmt::Write;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -248,17 +247,4 @@ impl Report {
 
 fn millis(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
-}
-
-/// Replace what stands between `<!-- bench:begin -->` and `<!-- bench:end -->`.
-pub fn write_between_markers(path: &Path, markdown: &str) -> Result<()> {
-    const BEGIN: &str = "<!-- bench:begin -->";
-    const END: &str = "<!-- bench:end -->";
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
-        bail!("{} has no {BEGIN} ... {END} markers", path.display());
-    };
-    let updated = format!("{}{BEGIN}\n{markdown}{}", &text[..begin], &text[end..]);
-    std::fs::write(path, updated)?;
-    Ok(())
 }

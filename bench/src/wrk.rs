@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoadResult {
     pub requests_per_second: f64,
+    /// Requests answered in the run.
+    pub requests: u64,
     pub p50: Duration,
     pub p99: Duration,
     /// Non-2xx answers and socket errors: a benchmark with these is void.
@@ -36,6 +38,7 @@ fn parse(text: &str) -> Result<LoadResult> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["Requests/sec:", value] => result.requests_per_second = value.parse()?,
+            [count, "requests", "in", ..] => result.requests = count.parse()?,
             ["50%", value] => result.p50 = parse_duration(value)?,
             ["99%", value] => result.p99 = parse_duration(value)?,
             ["Non-2xx", "or", "3xx", "responses:", count] => result.errors += count.parse::<u64>()?,

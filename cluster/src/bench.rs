@@ -13,7 +13,6 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
-use std::path::Path as FsPath;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -301,16 +300,4 @@ fn report(figures: &[Figures]) -> String {
         }
     }
     out
-}
-
-/// Replaces what lies between `<!-- node:begin -->` and `<!-- node:end -->`.
-pub fn write_into(file: &FsPath, section: &str) -> Result<()> {
-    let text = std::fs::read_to_string(file)?;
-    let (begin, end) = ("<!-- node:begin -->", "<!-- node:end -->");
-    let (Some(start), Some(stop)) = (text.find(begin), text.find(end)) else {
-        bail!("{} has no {begin} ... {end} markers", file.display());
-    };
-    let updated = format!("{}{begin}\n{section}{}", &text[..start], &text[stop..]);
-    std::fs::write(file, updated)?;
-    Ok(())
 }

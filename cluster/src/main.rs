@@ -67,7 +67,7 @@ fn main() -> Result<()> {
             let table = measured?;
             println!("{table}");
             if let Some(file) = write {
-                cluster::bench::write_into(&file, &table)?;
+                harness::benchmarks::write_section(&file, "node", &table).map_err(anyhow::Error::msg)?;
             }
             if !left.is_empty() {
                 bail!("left after down:\n  {}", left.join("\n  "));

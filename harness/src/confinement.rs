@@ -49,14 +49,6 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
 ];
 
 impl SecurityContext {
-    /// The securityContext of the one container of the one Deployment that
-    /// `kubectl kustomize DIRECTORY` renders.
-    pub fn of_deployment(directory: &str) -> SecurityContext {
-        let objects = crate::kustomize::render(directory);
-        let (spec, container) = crate::kustomize::the_pod(&objects, directory);
-        SecurityContext::read(spec, container)
-    }
-
     /// The `ctr run` flags that set the same fields of the OCI spec as this
     /// securityContext, which the kubelet would hand containerd (the test
     /// node shows the kubelet's own: cluster/tests/node.rs). containerd

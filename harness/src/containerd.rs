@@ -228,7 +228,7 @@ state = {state}
 
     /// The process ids of the shims and `ctr` calls that talk to this
     /// daemon: they are started with its socket's path among their arguments.
-    fn helpers(&self) -> Vec<u32> {
+    pub fn helpers(&self) -> Vec<u32> {
         let needle = self.socket.as_os_str().as_encoded_bytes().to_vec();
         let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
         entries

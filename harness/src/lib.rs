@@ -2,12 +2,14 @@
 //! runtimes and tools, child processes, mounts, containerd with the shim, a
 //! registry, buildah, and HTTP to the app.
 
+pub mod benchmarks;
 pub mod binaries;
 pub mod confinement;
 pub mod containerd;
 pub mod http;
 pub mod kustomize;
 pub mod mounts;
+pub mod pod;
 pub mod process;
 
 use std::net::TcpListener;

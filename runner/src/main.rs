@@ -6,7 +6,6 @@ mod builder;
 mod keyvalue;
 mod manifest;
 mod outbound;
-mod preview;
 mod runtime_config;
 mod server;
 mod toml_file;
@@ -21,6 +20,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::manifest::Application;
+use scaling::preview;
 use crate::runtime_config::RuntimeConfig;
 use crate::server::Runner;
 use crate::variables::Variables;
@@ -168,7 +168,7 @@ fn run() -> Result<()> {
             },
         ),
         Some(Command::ScrapeConfig(args)) => {
-            print!("{}", preview::scrape_config(&args.manifests, &args.targets, args.interval.as_deref())?);
+            print!("{}", scaling::scrape_config::from_manifests(&args.manifests, &args.targets, args.interval.as_deref())?);
             Ok(())
         }
     }

@@ -8,5 +8,7 @@ pub mod dashboard;
 pub mod hpa;
 pub mod keda;
 pub mod manifests;
+#[cfg(feature = "chart")]
+pub mod preview;
 pub mod prometheus;
 pub mod scrape_config;

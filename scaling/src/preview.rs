@@ -1,16 +1,17 @@
-//! `runner preview` and `runner scrape-config`: KEDA's decision, the
-//! replicas the HPA would set from it, and kube-prometheus's scrape job,
-//! derived from `manifests/` and run locally.
+//! The preview behind `runner preview`: KEDA's decision and the replicas
+//! the HPA would set from it, polled from a Prometheus with the
+//! ScaledObject's own query, printed and drawn (`chart`), beside the HPA
+//! model it runs. Needs the `chart` feature.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use scaling::chart::{self, Point};
-use scaling::hpa::{Behavior, DEFAULT_SYNC_PERIOD_SECONDS, Hpa, Sync};
-use scaling::keda::{Decision, MetricType, ScalingRule, milli_units};
-use scaling::manifests::{self, ScaledObject, Service, ServiceMonitor};
-use scaling::prometheus::Prometheus;
+use crate::chart::{self, Point};
+use crate::hpa::{Behavior, DEFAULT_SYNC_PERIOD_SECONDS, Hpa, Sync};
+use crate::keda::{Decision, MetricType, ScalingRule, milli_units};
+use crate::manifests::{self, ScaledObject};
+use crate::prometheus::Prometheus;
 
 pub struct Options {
     pub query: Option<String>,
@@ -163,9 +164,9 @@ fn describe_hpa(rule: &ScalingRule, behavior: Option<&Behavior>, replicas: u32, 
     };
     let common = format!(
         "from {replicas} replicas, a sync every {sync_period}s with {reads}, tolerance {} (ratio within [{}, {}])",
-        scaling::hpa::TOLERANCE,
-        1.0 - scaling::hpa::TOLERANCE,
-        1.0 + scaling::hpa::TOLERANCE,
+        crate::hpa::TOLERANCE,
+        1.0 - crate::hpa::TOLERANCE,
+        1.0 + crate::hpa::TOLERANCE,
     );
     match behavior {
         Some(behavior) => format!(
@@ -176,7 +177,7 @@ fn describe_hpa(rule: &ScalingRule, behavior: Option<&Behavior>, replicas: u32, 
         None => format!(
             "hpa, no behavior (normalizeDesiredReplicas): {common}, scale up to at most max(2 × replicas, 4) a sync, \
              scale down to the highest recommendation of the last {}s at once",
-            scaling::hpa::DOWNSCALE_STABILIZATION_SECONDS
+            crate::hpa::DOWNSCALE_STABILIZATION_SECONDS
         ),
     }
 }
@@ -192,14 +193,14 @@ fn describe_syncs(hpa: &Hpa, syncs: &[Sync]) -> String {
     }
 }
 
-fn describe_rules(rules: &scaling::hpa::Rules) -> String {
+fn describe_rules(rules: &crate::hpa::Rules) -> String {
     let policies: Vec<String> = rules
         .policies
         .iter()
         .map(|policy| {
             let unit = match policy.kind {
-                scaling::hpa::PolicyType::Pods => " pods",
-                scaling::hpa::PolicyType::Percent => "%",
+                crate::hpa::PolicyType::Pods => " pods",
+                crate::hpa::PolicyType::Percent => "%",
             };
             format!("{}{unit}/{}s", policy.value, policy.period_seconds)
         })
@@ -256,12 +257,4 @@ pub fn parse_offered_load(text: &str) -> Result<(f64, f64), String> {
         (Some(at), Some(rate)) => Ok((at, rate)),
         _ => Err(format!("expected SECOND:RATE with two non-negative numbers, got {text:?}")),
     }
-}
-
-/// The Prometheus configuration that scrapes `targets` as the ServiceMonitor
-/// scrapes the Service's pods.
-pub fn scrape_config(manifests_dir: &Path, targets: &[String], interval: Option<&str>) -> Result<String> {
-    let monitor: ServiceMonitor = manifests::load(manifests_dir, "ServiceMonitor")?;
-    let service: Service = manifests::load(manifests_dir, "Service")?;
-    scaling::scrape_config::scrape_config(&monitor, &service, targets, interval)
 }

@@ -4,7 +4,15 @@
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::manifests::{Service, ServiceMonitor};
+use crate::manifests::{self, Service, ServiceMonitor};
+
+/// `runner scrape-config`: the configuration that scrapes `targets` as the
+/// ServiceMonitor of `manifests_dir` scrapes its Service's pods.
+pub fn from_manifests(manifests_dir: &std::path::Path, targets: &[String], interval: Option<&str>) -> Result<String> {
+    let monitor: ServiceMonitor = manifests::load(manifests_dir, "ServiceMonitor")?;
+    let service: Service = manifests::load(manifests_dir, "Service")?;
+    scrape_config(&monitor, &service, targets, interval)
+}
 
 /// Scrape `targets` (host:port, one per would-be pod) the way the
 /// ServiceMonitor's first endpoint scrapes the Service's pods, with the

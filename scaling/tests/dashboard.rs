@@ -1,6 +1,6 @@
 //! The Grafana dashboard in manifests/monitoring is one Grafana loads, and
 //! what kustomize applies is that file. Its queries run against a real
-//! Prometheus in host/tests/scaling/.
+//! Prometheus in runner/tests/scaling/.
 
 use std::collections::BTreeSet;
 

@@ -8,8 +8,8 @@ fn spin_oci_artifact_runs_under_containerd_1_7_as_the_deployment_says() {
     let binaries_1_7 = containerd_1_7();
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = fresh_dir("real-shim-artifact");
-    let pod = pod(&dir);
-    let registration = runtime_registration(&pod.runtime_class);
+    let pod = pod::read("manifests/wasm", &dir);
+    let registration = runtime_registration(pod.runtime_class.as_deref().expect("the wasm Deployment names a RuntimeClass"));
     built_component();
 
     let registry = Registry::start(&dir);

@@ -25,11 +25,11 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::Value;
 use harness::confinement::{self, SecurityContext};
 use harness::process::run_ok;
 use harness::free_port;
 use harness::containerd::{Buildah, Containerd, Registry, Run, Task};
+use harness::pod::{self, Pod};
 use support::{binaries, built_component, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
 
 mod artifact;
@@ -41,85 +41,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Requests to `/` per run.
 pub(crate) const N: usize = 20;
-
-/// What a node is told to run: the wasm Deployment's one container, as
-/// `kubectl kustomize manifests/wasm` renders it.
-#[derive(Clone)]
-pub(crate) struct Pod {
-    pub(crate) command: Vec<String>,
-    pub(crate) env: Vec<(String, String)>,
-    /// The container port the readiness probe names.
-    pub(crate) port: u16,
-    pub(crate) readiness_path: String,
-    /// (file written from the ConfigMap, mount path in the container).
-    pub(crate) mounts: Vec<(PathBuf, String)>,
-    pub(crate) termination_grace: Duration,
-    pub(crate) runtime_class: String,
-    pub(crate) security: SecurityContext,
-}
-
-pub(crate) fn string(value: &Value, what: &str) -> String {
-    value.as_str().unwrap_or_else(|| panic!("{what} is not a string: {value:?}")).to_owned()
-}
-
-/// Reads the Deployment and writes the files its volume mounts take from
-/// ConfigMaps into `dir`.
-pub(crate) fn pod(dir: &Path) -> Pod {
-    let objects = harness::kustomize::render("manifests/wasm");
-    let (spec, container) = harness::kustomize::the_pod(&objects, "manifests/wasm");
-
-    let command = container["command"]
-        .as_array()
-        .expect("the container has a command")
-        .iter()
-        .map(|part| string(part, "command"))
-        .collect();
-    let env = container["env"]
-        .as_array()
-        .map(|env| {
-            env.iter()
-                .map(|variable| (string(&variable["name"], "env name"), string(&variable["value"], "env value (valueFrom is not run here)")))
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let probe = &container["readinessProbe"]["httpGet"];
-    let readiness_path = string(&probe["path"], "readinessProbe.httpGet.path");
-    let port = match &probe["port"] {
-        Value::Number(number) => number.as_u64().unwrap() as u16,
-        Value::String(name) => container["ports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|port| port["name"] == name.as_str())
-            .and_then(|port| port["containerPort"].as_u64())
-            .unwrap_or_else(|| panic!("no container port named {name}")) as u16,
-        other => panic!("readinessProbe port {other:?}"),
-    };
-
-    let volumes = spec["volumes"].as_array().cloned().unwrap_or_default();
-    let mut mounts = Vec::new();
-    for mount in container["volumeMounts"].as_array().cloned().unwrap_or_default() {
-        let name = string(&mount["name"], "volumeMount name");
-        let volume = volumes.iter().find(|volume| volume["name"] == name.as_str()).expect("the mount's volume");
-        let config_map = string(&volume["configMap"]["name"], "a configMap volume (the only kind run here)");
-        let data = &objects
-            .iter()
-            .find(|object| object.kind() == "ConfigMap" && object.name() == config_map)
-            .unwrap_or_else(|| panic!("ConfigMap {config_map} is rendered"))
-            .value["data"];
-        let key = string(&mount["subPath"], "subPath (a whole-directory configMap mount is not run here)");
-        let file = dir.join(format!("{name}-{key}"));
-        std::fs::write(&file, string(&data[key.as_str()], "ConfigMap data")).unwrap();
-        mounts.push((file, string(&mount["mountPath"], "mountPath")));
-    }
-
-    // Kubernetes' default when the pod does not set it.
-    let termination_grace = Duration::from_secs(spec["terminationGracePeriodSeconds"].as_u64().unwrap_or(30));
-    let runtime_class = string(&spec["runtimeClassName"], "runtimeClassName");
-    let security = SecurityContext::read(spec, container);
-    Pod { command, env, port, readiness_path, mounts, termination_grace, runtime_class, security }
-}
 
 /// The containerd runtime the RuntimeClass's handler names, from
 /// `runtime-class/containerd-1.x.toml`: the whole file, to merge into
@@ -133,7 +54,7 @@ pub(crate) struct RuntimeRegistration {
 pub(crate) fn runtime_registration(runtime_class: &str) -> RuntimeRegistration {
     let class = harness::read_yaml("runtime-class/runtime-class.yaml");
     assert_eq!(class["metadata"]["name"], runtime_class, "the Deployment's RuntimeClass is runtime-class/runtime-class.yaml's");
-    let handler = string(&class["handler"], "RuntimeClass handler");
+    let handler = class["handler"].as_str().expect("the RuntimeClass has a handler").to_owned();
     let config: toml::Table = std::fs::read_to_string(repo_root().join("runtime-class/containerd-1.x.toml")).unwrap().parse().unwrap();
     assert_eq!(config.get("version").and_then(toml::Value::as_integer), Some(2), "containerd-1.x.toml is config version 2");
     let runtime_type = config["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]

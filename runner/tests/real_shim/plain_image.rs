@@ -20,8 +20,8 @@ pub(crate) fn push_plain_image(dir: &Path, tag: &str) -> (Registry, String) {
 fn plain_image_runs_under_containerd_1_6_as_the_deployment_says() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = fresh_dir("real-shim-plain");
-    let pod = pod(&dir);
-    let registration = runtime_registration(&pod.runtime_class);
+    let pod = pod::read("manifests/wasm", &dir);
+    let registration = runtime_registration(pod.runtime_class.as_deref().expect("the wasm Deployment names a RuntimeClass"));
     built_component();
 
     let (_registry, image) = push_plain_image(&dir, "test");
@@ -54,9 +54,9 @@ fn plain_image_runs_as_the_restricted_pod_under_containerd_1_7() {
     let binaries_1_7 = containerd_1_7();
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = fresh_dir("real-shim-restricted");
-    let pod = pod(&dir);
+    let pod = pod::read("manifests/wasm", &dir);
     assert!(pod.security.run_as.is_some_and(|(user, _)| user != 0), "the Deployment names a user that is not root");
-    let registration = runtime_registration(&pod.runtime_class);
+    let registration = runtime_registration(pod.runtime_class.as_deref().expect("the wasm Deployment names a RuntimeClass"));
     built_component();
 
     let (_registry, image) = push_plain_image(&dir, "restricted");

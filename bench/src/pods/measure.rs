@@ -1,0 +1,237 @@
+//! What a replica costs, read from the kernel: its processes (those in the
+//! task's memory cgroup, and its shim's), their RSS and PSS
+//! (`/proc/PID/smaps_rollup`), the cgroup's usage, CPU time
+//! (`/proc/PID/stat`), and the bytes of images on disk and in the registry.
+
+use std::ops::AddAssign;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use harness::containerd::{Containerd, Task};
+
+/// kB of RSS and PSS of the task's processes and its shim's, and bytes of
+/// the task's memory cgroup.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    pub task_rss: u64,
+    pub shim_rss: u64,
+    pub task_pss: u64,
+    pub shim_pss: u64,
+    pub cgroup: u64,
+}
+
+impl Memory {
+    pub fn of(containerd: &Containerd, task: &Task) -> Result<Memory> {
+        let pids = task_pids(task)?;
+        let shim = shim_pids(containerd, task, &pids);
+        ensure!(!shim.is_empty(), "no shim process found for task {}", task.id);
+        Ok(Memory {
+            task_rss: smaps_kb("Rss", &pids),
+            shim_rss: smaps_kb("Rss", &shim),
+            task_pss: smaps_kb("Pss", &pids),
+            shim_pss: smaps_kb("Pss", &shim),
+            cgroup: cgroup_file(pids[0], "memory", "memory.usage_in_bytes", "memory.current")?.trim().parse()?,
+        })
+    }
+
+    pub fn rss(&self) -> u64 {
+        self.task_rss + self.shim_rss
+    }
+
+    pub fn pss(&self) -> u64 {
+        self.task_pss + self.shim_pss
+    }
+}
+
+impl AddAssign for Memory {
+    fn add_assign(&mut self, other: Memory) {
+        self.task_rss += other.task_rss;
+        self.shim_rss += other.shim_rss;
+        self.task_pss += other.task_pss;
+        self.shim_pss += other.shim_pss;
+        self.cgroup += other.cgroup;
+    }
+}
+
+/// wrk on `/`, and the CPU the task's processes and its shim's spent per
+/// request.
+#[derive(Clone, Copy, Debug)]
+pub struct Throughput {
+    pub requests_per_second: f64,
+    pub p99: Duration,
+    pub task_cpu_per_request: Duration,
+    pub shim_cpu_per_request: Duration,
+}
+
+impl Throughput {
+    pub fn measure(containerd: &Containerd, task: &Task, port: u16, connections: u32, seconds: u64) -> Result<Throughput> {
+        let pids = task_pids(task)?;
+        let shim = shim_pids(containerd, task, &pids);
+        let url = format!("http://127.0.0.1:{port}/");
+        crate::wrk::run(&url, connections, Duration::from_secs(2))?; // warm-up
+        let (task_before, shim_before) = (cpu_time(&pids), cpu_time(&shim));
+        let load = crate::wrk::run(&url, connections, Duration::from_secs(seconds))?;
+        let (task_spent, shim_spent) = (cpu_time(&pids) - task_before, cpu_time(&shim) - shim_before);
+        if load.errors > 0 {
+            bail!("wrk on {url} saw {} errors", load.errors);
+        }
+        let served = load.requests.max(1) as u32;
+        Ok(Throughput {
+            requests_per_second: load.requests_per_second,
+            p99: load.p99,
+            task_cpu_per_request: task_spent / served,
+            shim_cpu_per_request: shim_spent / served,
+        })
+    }
+}
+
+/// Every process in the memory cgroup of the task's init process (the
+/// spin shim answers no `ctr tasks ps`).
+fn task_pids(task: &Task) -> Result<Vec<u32>> {
+    let init = task.pid().with_context(|| format!("ctr tasks ls has no process for {}", task.id))?;
+    let procs = cgroup_file(init, "memory", "cgroup.procs", "cgroup.procs")?;
+    let pids: Vec<u32> = procs.lines().filter_map(|line| line.trim().parse().ok()).collect();
+    ensure!(!pids.is_empty(), "task {} has no process in its cgroup", task.id);
+    Ok(pids)
+}
+
+/// The task's shim processes: those started with `-id ID` and this
+/// containerd's socket, less the task's own (containerd-shim-spin forks the
+/// task from itself, so its task process has the shim's command line too).
+fn shim_pids(containerd: &Containerd, task: &Task, task_pids: &[u32]) -> Vec<u32> {
+    containerd
+        .helpers()
+        .into_iter()
+        .filter(|pid| !task_pids.contains(pid))
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let words: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
+            words.windows(2).any(|pair| pair[0] == b"-id" && pair[1] == task.id.as_bytes())
+        })
+        .collect()
+}
+
+/// A file of the process's cgroup: on the v1 `controller` hierarchy, else
+/// on the unified one.
+fn cgroup_file(pid: u32, controller: &str, v1: &str, v2: &str) -> Result<String> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).with_context(|| format!("process {pid} is gone"))?;
+    for line in cgroups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(id), Some(controllers), Some(path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        if controllers.split(',').any(|name| name == controller) {
+            let file = format!("/sys/fs/cgroup/{controller}{path}/{v1}");
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                return Ok(text);
+            }
+        }
+        if id == "0" {
+            let file = format!("/sys/fs/cgroup{path}/{v2}");
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                return Ok(text);
+            }
+        }
+    }
+    bail!("no {controller} cgroup file {v1} or {v2} for process {pid}")
+}
+
+/// The CPU limit the kernel holds the task to, as quota/period.
+pub fn cpu_limit_of(task: &Task) -> Result<String> {
+    let init = task.pid().with_context(|| format!("ctr tasks ls has no process for {}", task.id))?;
+    match (cgroup_file(init, "cpu", "cpu.cfs_quota_us", "cpu.max"), cgroup_file(init, "cpu", "cpu.cfs_period_us", "cpu.max")) {
+        (Ok(quota), Ok(period)) if quota != period => Ok(format!("{}/{}", quota.trim(), period.trim())),
+        (Ok(max), _) => Ok(max.trim().replace(' ', "/")),
+        (Err(error), _) => Err(error),
+    }
+}
+
+fn smaps_kb(field: &str, pids: &[u32]) -> u64 {
+    let prefix = format!("{field}:");
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|rollup| rollup.lines().find_map(|line| line.strip_prefix(&prefix)?.split_whitespace().next()?.parse::<u64>().ok()))
+        .sum()
+}
+
+/// User and system time of the processes, summed.
+fn cpu_time(pids: &[u32]) -> Duration {
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+            let fields: Vec<u64> = stat.rsplit_once(") ")?.1.split_whitespace().map(|field| field.parse().unwrap_or(0)).collect();
+            Some(fields.get(11)? + fields.get(12)?)
+        })
+        .sum();
+    Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+}
+
+/// Which processes make a replica, with their RSS, for the record beside
+/// the table: the program's name without its directory, no machine path.
+pub fn describe_replica(containerd: &Containerd, task: &Task) -> Result<String> {
+    let pids = task_pids(task)?;
+    let shim = shim_pids(containerd, task, &pids);
+    let cgroups = std::fs::read_to_string(format!("/proc/{}/cgroup", pids[0]))?;
+    let memory_cgroup = cgroups.lines().find_map(|line| line.split_once(":memory:").map(|(_, path)| path.to_owned())).unwrap_or_default();
+    let describe = |pid: &u32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let command = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let (program, arguments) = command.split_once(' ').unwrap_or((&command, ""));
+        let program = program.rsplit('/').next().unwrap_or(program);
+        let command: String = format!("{program} {arguments}").chars().take(50).collect();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kb = |name: &str| {
+            harness::confinement::status_field(&status, name)
+                .and_then(|value| value.split_whitespace().next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        format!("`{}` (RSS {:.1} MiB anonymous + {:.1} MiB file); ", command.trim_end(), kb("RssAnon") / 1024.0, kb("RssFile") / 1024.0)
+    };
+    let task_processes: String = pids.iter().map(describe).collect();
+    let shim_processes: String = shim.iter().map(describe).collect();
+    Ok(format!("in the task's cgroup {memory_cgroup}: {task_processes}its shim, {} process(es): {shim_processes}", shim.len()))
+}
+
+/// `n` requests to `/` on one keep-alive connection, each a 200.
+pub fn send_requests(port: u16, n: usize) -> Result<()> {
+    let agent = harness::http::client();
+    let url = format!("http://127.0.0.1:{port}/");
+    for index in 0..n {
+        let answer = harness::http::get(&agent, &url, None);
+        ensure!(answer.status == 200, "request {index} of {n} to {url} answered {}", answer.status);
+    }
+    Ok(())
+}
+
+/// The requests to `/` counted, from /metrics: both apps expose the same name.
+pub fn counted(port: u16) -> Result<u64> {
+    let exposition = harness::http::get(&harness::http::client(), &format!("http://127.0.0.1:{port}/metrics"), None).body;
+    let value =
+        harness::http::sample(&exposition, "python_request_operations_total").context("no python_request_operations_total in /metrics")?;
+    Ok(value as u64)
+}
+
+/// Apparent bytes below a directory, as `du -sb` counts them; 0 before
+/// containerd has made it.
+pub fn bytes_in(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut total = std::fs::symlink_metadata(dir).map_or(0, |metadata| metadata.len());
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(metadata) = entry.path().symlink_metadata() else { continue };
+        total += if metadata.is_dir() { bytes_in(&entry.path()) } else { metadata.len() };
+    }
+    total
+}
+
+/// Bytes as pulled: the manifest's config and layer sizes.
+pub fn pulled_bytes(registry: &str, repository: &str) -> Result<u64> {
+    let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+    let url = format!("http://{registry}/v2/{repository}/manifests/bench");
+    let answer = harness::http::get(&harness::http::client(), &url, Some(accept));
+    ensure!(answer.status == 200, "no manifest for {repository} in the registry: {}", answer.status);
+    let manifest: serde_json::Value = serde_json::from_str(&answer.body)?;
+    let layers = manifest["layers"].as_array().context("a manifest without layers")?;
+    Ok(manifest["config"]["size"].as_u64().unwrap_or(0) + layers.iter().filter_map(|layer| layer["size"].as_u64()).sum::<u64>())
+}
