@@ -112,36 +112,60 @@ fn shim_pids(containerd: &Containerd, task: &Task, task_pids: &[u32]) -> Vec<u32
         .collect()
 }
 
+/// Where a process's cgroup for one controller lives, and which version of
+/// the interface that folder speaks.
+enum CgroupDir {
+    /// The controller's own v1 hierarchy (this machine's hybrid layout).
+    V1(String),
+    /// The unified v2 hierarchy.
+    V2(String),
+}
+
+impl CgroupDir {
+    fn of(pid: u32, controller: &str) -> Result<CgroupDir> {
+        let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).with_context(|| format!("process {pid} is gone"))?;
+        let mut unified = None;
+        for line in cgroups.lines() {
+            let mut fields = line.splitn(3, ':');
+            let (Some(id), Some(controllers), Some(path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+            let v1 = format!("/sys/fs/cgroup/{controller}{path}");
+            if controllers.split(',').any(|name| name == controller) && Path::new(&v1).is_dir() {
+                return Ok(CgroupDir::V1(v1));
+            }
+            if id == "0" {
+                unified = Some(format!("/sys/fs/cgroup{path}"));
+            }
+        }
+        unified.map(CgroupDir::V2).with_context(|| format!("process {pid} is in no {controller} cgroup"))
+    }
+
+    /// The file named `v1` or `v2`, whichever this folder's version has.
+    fn read(&self, v1: &str, v2: &str) -> Result<String> {
+        let file = match self {
+            CgroupDir::V1(dir) => format!("{dir}/{v1}"),
+            CgroupDir::V2(dir) => format!("{dir}/{v2}"),
+        };
+        std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))
+    }
+}
+
 /// A file of the process's cgroup: on the v1 `controller` hierarchy, else
 /// on the unified one.
 fn cgroup_file(pid: u32, controller: &str, v1: &str, v2: &str) -> Result<String> {
-    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).with_context(|| format!("process {pid} is gone"))?;
-    for line in cgroups.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (Some(id), Some(controllers), Some(path)) = (fields.next(), fields.next(), fields.next()) else { continue };
-        if controllers.split(',').any(|name| name == controller) {
-            let file = format!("/sys/fs/cgroup/{controller}{path}/{v1}");
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                return Ok(text);
-            }
-        }
-        if id == "0" {
-            let file = format!("/sys/fs/cgroup{path}/{v2}");
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                return Ok(text);
-            }
-        }
-    }
-    bail!("no {controller} cgroup file {v1} or {v2} for process {pid}")
+    CgroupDir::of(pid, controller)?.read(v1, v2)
 }
 
 /// The CPU limit the kernel holds the task to, as quota/period.
 pub fn cpu_limit_of(task: &Task) -> Result<String> {
     let init = task.pid().with_context(|| format!("ctr tasks ls has no process for {}", task.id))?;
-    match (cgroup_file(init, "cpu", "cpu.cfs_quota_us", "cpu.max"), cgroup_file(init, "cpu", "cpu.cfs_period_us", "cpu.max")) {
-        (Ok(quota), Ok(period)) if quota != period => Ok(format!("{}/{}", quota.trim(), period.trim())),
-        (Ok(max), _) => Ok(max.trim().replace(' ', "/")),
-        (Err(error), _) => Err(error),
+    cpu_limit_of_process(init)
+}
+
+fn cpu_limit_of_process(pid: u32) -> Result<String> {
+    match CgroupDir::of(pid, "cpu")? {
+        dir @ CgroupDir::V1(_) => Ok(format!("{}/{}", dir.read("cpu.cfs_quota_us", "")?.trim(), dir.read("cpu.cfs_period_us", "")?.trim())),
+        // cpu.max is "quota period" already ("max period" when unlimited).
+        dir @ CgroupDir::V2(_) => Ok(dir.read("", "cpu.max")?.trim().replace(' ', "/")),
     }
 }
 
@@ -234,4 +258,24 @@ pub fn pulled_bytes(registry: &str, repository: &str) -> Result<u64> {
     let manifest: serde_json::Value = serde_json::from_str(&answer.body)?;
     let layers = manifest["layers"].as_array().context("a manifest without layers")?;
     Ok(manifest["config"]["size"].as_u64().unwrap_or(0) + layers.iter().filter_map(|layer| layer["size"].as_u64()).sum::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This process runs without a CPU limit, in whichever hierarchy the
+    /// machine has: -1/period on v1, max/period on v2. (The earlier reading
+    /// compared the two files' contents to tell the versions apart, and so
+    /// took a v1 quota equal to its period, 1 CPU, for v2's cpu.max.)
+    #[test]
+    fn the_cpu_limit_is_read_from_the_hierarchy_the_process_is_in() {
+        let limit = cpu_limit_of_process(std::process::id()).unwrap();
+        let (quota, period) = limit.split_once('/').unwrap_or_else(|| panic!("{limit}"));
+        assert!(period.parse::<u64>().is_ok_and(|period| period > 0), "{limit}");
+        match CgroupDir::of(std::process::id(), "cpu").unwrap() {
+            CgroupDir::V1(_) => assert!(quota == "-1" || quota.parse::<u64>().is_ok(), "{limit}"),
+            CgroupDir::V2(_) => assert!(quota == "max" || quota.parse::<u64>().is_ok(), "{limit}"),
+        }
+    }
 }
