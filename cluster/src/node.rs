@@ -323,15 +323,7 @@ pub fn down(layout: &Layout) -> Vec<String> {
     left.extend(daemons::processes_naming(&run).iter().map(|pid| format!("process {pid}")));
     left.extend(harness::mounts::mounts_under(&run).iter().map(|point| format!("mount {}", point.display())));
     left.extend(network::rules_added_since_up(layout).into_iter().map(|rule| format!("rule {rule}")));
-    // Without the record of those before `up`, none is known to be ours.
-    if let Ok(before) = std::fs::read_to_string(layout.saved("netns")) {
-        left.extend(
-            network_namespaces()
-                .into_iter()
-                .filter(|name| !before.lines().any(|line| line == name))
-                .map(|name| format!("network namespace {name}")),
-        );
-    }
+    left.extend(namespaces_since_up(layout).into_iter().map(|name| format!("network namespace {name}")));
     if left.is_empty()
         && let Err(error) = std::fs::remove_dir_all(&run)
     {
@@ -398,17 +390,20 @@ fn remove_pod_cgroups(left: &mut Vec<String>) {
 /// /var/run/netns/cni-ID. The ones made since `up` whose pods `crictl rmp`
 /// could not remove go here; those of anything else stay.
 fn remove_network_namespaces(layout: &Layout) {
-    // Without the record of those before `up`, none is known to be ours.
-    let Ok(before) = std::fs::read_to_string(layout.saved("netns")) else {
-        return;
-    };
-    for name in network_namespaces() {
-        if !before.lines().any(|line| line == name) {
-            let path = Path::new(NETNS_DIR).join(&name);
-            let _ = Command::new("umount").arg(&path).stderr(std::process::Stdio::null()).status();
-            let _ = std::fs::remove_file(&path);
-        }
+    for name in namespaces_since_up(layout) {
+        let path = Path::new(NETNS_DIR).join(&name);
+        let _ = Command::new("umount").arg(&path).stderr(std::process::Stdio::null()).status();
+        let _ = std::fs::remove_file(&path);
     }
+}
+
+/// The network namespaces made since `up`. Without the record of those
+/// before it, none is known to be ours: none.
+fn namespaces_since_up(layout: &Layout) -> Vec<String> {
+    let Ok(before) = std::fs::read_to_string(layout.saved("netns")) else {
+        return Vec::new();
+    };
+    network_namespaces().into_iter().filter(|name| !before.lines().any(|line| line == name)).collect()
 }
 
 const NETNS_DIR: &str = "/var/run/netns";
