@@ -8,7 +8,7 @@ use scaling::hpa::Behavior;
 use scaling::keda::ScalingRule;
 
 use crate::RATE;
-use crate::preview::{LivePreview, PreviewLine, preview_decision};
+use crate::preview::{LONGEST_POLL_GAP, LivePreview, PreviewLine, longest_gap, preview_decision};
 use crate::prometheus_server::PrometheusServer;
 
 /// No load: the rate decays to 0 within the 1m window, the trigger goes
@@ -57,11 +57,11 @@ pub(crate) fn the_modelled_replicas_kept_the_hpas_rules(lines: &[PreviewLine], r
     // sync period by which the last recommendation under load may precede
     // the stop), then fell.
     let window = f64::from(behavior.scale_down.stabilization_window_seconds);
-    let held: Vec<_> = lines
-        .iter()
-        .filter(|line| (line.at as f64) >= stopped_at && (line.at as f64) + 1.0 <= stopped_at + window - 15.0)
-        .collect();
-    assert!(held.len() as f64 >= (window - 15.0) * 0.8, "{} lines in the window", held.len());
+    let held_until = stopped_at + window - 15.0;
+    let held: Vec<_> = lines.iter().filter(|line| (line.at as f64) >= stopped_at && (line.at as f64) + 1.0 <= held_until).collect();
+    let gap = longest_gap(&held.iter().map(|line| line.at).collect::<Vec<_>>(), stopped_at, held_until);
+    eprintln!("{} lines from the stop to {held_until:.0} s; the longest stretch without one: {gap:.1} s", held.len());
+    assert!(gap <= LONGEST_POLL_GAP, "no line for {gap:.1} s between t+{stopped_at:.0}s and t+{held_until:.0}s: {held:?}");
     assert!(held.iter().all(|line| line.hpa == peak), "the replicas fell within the stabilization window: {held:?}");
     assert!(lines.iter().all(|line| line.value >= 0.0 && line.desired >= rule.min_replicas));
 }
