@@ -1,6 +1,9 @@
 //! HTTP to the app, wherever it runs: every status is a status, not an
 //! error, and a metric's value is read from the exposition.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// An HTTP client that reports every status as a status, not an error.
@@ -78,3 +81,52 @@ pub fn sample(exposition: &str, name: &str) -> Option<f64> {
         })
 }
 
+/// Send raw bytes (for requests no well-behaved client would make) and
+/// return the status code of the answer, if any.
+pub fn raw_status(address: SocketAddr, head: &[u8], body_len: usize) -> Option<u16> {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let head = head.to_vec();
+    // The body goes out from another thread, as a real client streams it,
+    // so that an early answer can be read while the upload is refused.
+    let upload = std::thread::spawn(move || {
+        let _ = writer.write_all(&head);
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut left = body_len;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if writer.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            left -= n;
+        }
+    });
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !response.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = upload.join();
+    let status_line = String::from_utf8_lossy(&response);
+    status_line.split(' ').nth(1).and_then(|code| code.parse().ok())
+}
+
+/// `promtool check metrics` on a text exposition: its exit code and output.
+pub fn promtool_check_metrics(exposition: &str) -> (i32, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian package `prometheus`; .ci/run installs it)");
+    child.stdin.take().unwrap().write_all(exposition.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap_or(-1), text)
+}

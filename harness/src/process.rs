@@ -1,6 +1,6 @@
 //! Child processes for tests, benchmarks and the test node: run with a
-//! time limit, end with their whole process group, and read the end of
-//! their logs.
+//! time limit, end with their whole process group, read the end of their
+//! logs, and measure a process group's memory and open files.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
@@ -70,4 +70,50 @@ pub fn kill_group(child: &mut Child) {
 /// what it starts too.
 pub fn own_group(command: &mut Command) -> &mut Command {
     command.process_group(0)
+}
+
+/// The processes in the group `group` leads: `spin up` serves from a child.
+pub fn group_members(group: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Field 5 is the process group; the name before it may hold spaces.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if after_name.split_whitespace().nth(2).and_then(|field| field.parse().ok()) == Some(group) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+/// The resident memory of the group's processes, summed.
+pub fn group_rss(group: u32) -> u64 {
+    group_status_kib(group, "VmRSS:") * 1024
+}
+
+/// The most memory each of the group's processes has held (VmHWM), summed:
+/// `spin up` and the `spin trigger http` it starts.
+pub fn group_peak_rss(group: u32) -> u64 {
+    group_status_kib(group, "VmHWM:") * 1024
+}
+
+fn group_status_kib(group: u32, field: &str) -> u64 {
+    group_members(group)
+        .into_iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|status| {
+            let line = status.lines().find(|line| line.starts_with(field))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// The open files of the group's processes, summed.
+pub fn group_fds(group: u32) -> usize {
+    group_members(group)
+        .into_iter()
+        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok())
+        .map(Iterator::count)
+        .sum()
 }

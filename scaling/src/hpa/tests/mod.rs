@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use super::*;
+use crate::keda::{MetricType, milli_units};
 use crate::manifests::ScaledObject;
 
 mod with_behavior;

@@ -1,15 +1,17 @@
 //! A soak: many keep-alive requests to `/` at a fixed concurrency against a
 //! fresh server, watching its process group's memory and open files, and
 //! comparing the latency at the end with the latency at the start.
-//! `scripts/soak.sh` runs it with 1,000,000 requests; `cargo test` with
-//! 50,000 (`SOAK_REQUESTS` sets the size).
+//! `bench soak` runs it with 1,000,000 requests; `cargo test` with 50,000
+//! (`SOAK_REQUESTS` sets the size).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Server, client, get, sample};
+use crate::http::{client, get, sample};
+use crate::process::{group_fds, group_rss};
+use crate::server::Server;
 
 /// Requests per soak: 50,000 unless `SOAK_REQUESTS` says otherwise.
 pub fn requests() -> usize {
@@ -172,45 +174,10 @@ fn p99(latencies: &[Duration]) -> Duration {
     sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
 }
 
-/// The processes in the group `group` leads: `spin up` serves from a child.
-fn group_members(group: u32) -> Vec<u32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // Field 5 is the process group; the name before it may hold spaces.
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        if after_name.split_whitespace().nth(2).and_then(|field| field.parse().ok()) == Some(group) {
-            members.push(pid);
-        }
-    }
-    members
-}
-
-fn group_rss(group: u32) -> u64 {
-    group_members(group)
-        .into_iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|status| {
-            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .sum::<u64>()
-        * 1024
-}
-
 /// Open files once the server has closed what its last connections held.
 fn settled_fds(group: u32) -> usize {
     std::thread::sleep(Duration::from_millis(500));
     group_fds(group)
-}
-
-fn group_fds(group: u32) -> usize {
-    group_members(group)
-        .into_iter()
-        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok())
-        .map(Iterator::count)
-        .sum()
 }
 
 /// One keep-alive connection sending `GET /` and reading whole answers.
