@@ -9,6 +9,9 @@
 #   scripts/bench.sh --pods --runs 3 --seconds 3 --no-write   a quick look
 #   scripts/bench.sh --node                   the same on the test node, through kubectl
 #                                             (scripts/cluster.sh bench; root, Go, SEED_APP)
+#   SPIN=PATH scripts/bench.sh --soak         1,000,000 requests on the runner and `spin up`
+#                                             (`bench soak`, bench/src/soak.rs; about 12 minutes)
+#   scripts/bench.sh --soak --requests 100000 --no-write   a quick look
 # Needs wrk (Debian) and, for the comparison, wasmtime-cli 48.0.8, which it
 # installs with cargo (about 10 minutes, once) when missing. With the real
 # Spin on PATH or in SPIN, it measures `spin up` too: what users run.
@@ -46,6 +49,14 @@ if [[ "${1:-}" == --pods ]]; then
   CONTAINERD_1_7=${CONTAINERD_1_7:-$(scripts/containerd-1.7.sh target/containerd-1.7)}
   export CONTAINERD_1_7
   exec "${CARGO_TARGET_DIR:-target}/release/bench" pods --write BENCHMARKS.md "$@"
+fi
+
+# A million requests on the runner and under `spin up`: BENCHMARKS.md, "Soak".
+if [[ "${1:-}" == --soak ]]; then
+  shift
+  rustup --quiet target add wasm32-wasip2
+  cargo build --release -p runner --bins -p bench
+  exec "${CARGO_TARGET_DIR:-target}/release/bench" soak --write BENCHMARKS.md "$@"
 fi
 
 if ! command -v wrk >/dev/null; then

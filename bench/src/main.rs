@@ -2,17 +2,19 @@
 //! everything first): measures throughput, latency, memory, start-up and size
 //! of every way this app can be served on this machine, in one run, and
 //! writes the table into BENCHMARKS.md. `bench pods` measures one replica of
-//! each pod form under containerd (src/pods).
+//! each pod form under containerd (src/pods); `bench soak` a million
+//! requests on the runner and `spin up` (src/soak.rs).
 
 mod pods;
 mod report;
 mod servers;
+mod soak;
 mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::report::{Machine, Report};
@@ -32,9 +34,9 @@ enum Benchmark {
     /// One replica of the wasm pod (artifact and plain image) against the
     /// Flask container, under containerd: BENCHMARKS.md, "Per replica".
     Pods(pods::Settings),
-    /// Write standard input into the section NAME of FILE (between
-    /// `<!-- NAME:begin -->` and `<!-- NAME:end -->`): scripts/soak.sh's table.
-    Section { name: String, file: PathBuf },
+    /// A million keep-alive requests on the runner and on `spin up`:
+    /// BENCHMARKS.md, "Soak".
+    Soak(soak::Settings),
 }
 
 /// Every way this app can be served on this machine (no subcommand).
@@ -55,14 +57,18 @@ struct Args {
     write: Option<PathBuf>,
 }
 
+/// Where cargo put this binary, and `runner` and `native-baseline` beside
+/// it: scripts/bench.sh builds them together, wherever CARGO_TARGET_DIR
+/// puts them.
+fn release_dir() -> Result<PathBuf> {
+    Ok(std::env::current_exe()?.parent().context("the bench binary has no directory")?.to_owned())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.benchmark {
         Some(Benchmark::Pods(settings)) => return pods::run(settings),
-        Some(Benchmark::Section { name, file }) => {
-            let text = std::io::read_to_string(std::io::stdin())?;
-            return harness::benchmarks::write_section(file, name, &text).map_err(anyhow::Error::msg);
-        }
+        Some(Benchmark::Soak(settings)) => return soak::run(settings, &release_dir()?),
         None => {}
     }
     let args = cli.servers;

@@ -17,12 +17,7 @@ pub struct Machine {
 
 impl Machine {
     pub fn read() -> Result<Self> {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu = cpuinfo
-            .lines()
-            .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split(':').nth(1)))
-            .map_or("unknown CPU".to_owned(), |model| model.trim().to_owned());
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let harness::benchmarks::Machine { cpu, cores, .. } = harness::benchmarks::Machine::read();
         let version = |program: &str, arg: &str| {
             Command::new(program)
                 .arg(arg)
@@ -94,7 +89,7 @@ impl Report {
             server: server.name,
             cold_start,
             warm_start,
-            peak_rss_bytes: running.peak_rss_bytes()?,
+            peak_rss_bytes: running.peak_rss_bytes(),
             component_bytes,
         });
         drop(running);

@@ -43,11 +43,11 @@ pub struct Running {
 }
 
 impl Server {
-    /// Every server this machine can run; `spin up` when `spin` is found
-    /// (`SPIN`, else `PATH`).
+    /// Every server this machine can run; `spin up` when Spin 3.6.3 is found
+    /// (`SPIN`, else `PATH`; another version is an error).
     pub fn all(repo: &Path) -> Vec<Server> {
         let wasm = repo.join("target/wasm32-wasip2/wasm-release");
-        let spin_up = spin().map(|spin| Server {
+        let spin_up = harness::binaries::spin_if_present().map(|spin| Server {
             name: "spin up: component",
             kind: Kind::SpinUp {
                 spin,
@@ -133,7 +133,7 @@ impl Server {
         };
         // `spin up` serves from a child process: a group of its own lets
         // Drop stop both.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        harness::process::own_group(&mut command);
         let started = Instant::now();
         let child = command
             .stdin(Stdio::null())
@@ -164,41 +164,17 @@ impl Server {
 }
 
 impl Running {
-    /// The most memory the server has held (VmHWM), summed over its process
-    /// group: `spin up` and the `spin trigger http` it starts.
-    pub fn peak_rss_bytes(&self) -> Result<u64> {
-        let group = self.child.id().to_string();
-        let mut total = 0;
-        for entry in std::fs::read_dir("/proc")? {
-            let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-            // The process group is the 5th field, after `pid (comm) state ppid`.
-            let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            if after_comm.split_whitespace().nth(2) != Some(group.as_str()) {
-                continue;
-            }
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-            let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("no VmHWM in /proc")?;
-            let kib: u64 = line.split_whitespace().nth(1).context("malformed VmHWM")?.parse()?;
-            total += kib * 1024;
-        }
-        Ok(total)
+    /// The most memory the server has held, summed over its process group:
+    /// `spin up` and the `spin trigger http` it starts.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        harness::process::group_peak_rss(self.child.id())
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
-        let _ = self.child.wait();
+        harness::process::kill_group(&mut self.child);
     }
-}
-
-/// The real Spin: `SPIN`, else `spin` on `PATH`.
-fn spin() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("SPIN") {
-        return Some(PathBuf::from(path));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("spin")).find(|path| path.is_file())
 }
 
 /// A wasmtime cache configuration for Spin's `--cache`, kept in `cache_dir`

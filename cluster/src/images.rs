@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use harness::containerd::Buildah;
+use harness::buildah::Buildah;
 use harness::process::run_ok;
 
 use crate::layout::{COREDNS_IMAGE, Layout, NODE_IP, PAUSE_IMAGE, REGISTRY_PORT};

@@ -1,11 +1,13 @@
 //! What every host of the component must do, checked the same way on each:
-//! our runner (tests/serve.rs) and the real `spin up` (tests/real_spin.rs).
+//! our runner (runner/tests/serve.rs) and the real `spin up`
+//! (runner/tests/real_spin.rs).
 //! Where the hosts differ, the check takes the difference as an argument,
 //! so that the difference is visible at the call.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{Answer, Server, answer, client, concurrent_gets, get, promtool_check_metrics, raw_status, sample};
+use crate::http::{Answer, answer, client, concurrent_gets, get, promtool_check_metrics, raw_status, sample};
+use crate::server::Server;
 
 /// What Prometheus 2.x sends.
 pub const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

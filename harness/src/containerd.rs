@@ -1,8 +1,8 @@
 //! A Kubernetes node's part, without Kubernetes: a real containerd with the
-//! runtime registered from the repository's own config snippet, a real OCI
-//! registry, and buildah to build images from a Dockerfile without a Docker
-//! daemon. Everything started here is stopped when its guard is dropped,
-//! also when a test fails.
+//! runtime registered from the repository's own config snippet, its
+//! containers and tasks through `ctr`. Everything started here is stopped
+//! when its guard is dropped, also when a test fails. The images come from
+//! [`crate::buildah`] and [`crate::registry`].
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -392,116 +392,5 @@ impl Drop for Task<'_> {
         }
         containerd.ctr_quiet(&["tasks", "delete", "--force", &self.id]);
         containerd.ctr_quiet(&["containers", "delete", &self.id]);
-    }
-}
-
-/// Debian's docker-registry (distribution 2.8) on 127.0.0.1, storing in `dir`.
-pub struct Registry {
-    child: Child,
-    /// host:port, as image references name it.
-    pub address: String,
-    pub log: PathBuf,
-}
-
-impl Registry {
-    pub fn start(dir: &Path) -> Registry {
-        let registry = binaries::tool("docker-registry", "docker-registry");
-        let storage = dir.join("registry-storage");
-        std::fs::create_dir_all(&storage).unwrap();
-        let address = format!("127.0.0.1:{}", crate::free_port());
-        let config = dir.join("registry.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
-                storage.display()
-            ),
-        )
-        .unwrap();
-        let log = dir.join("registry.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(registry)
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .expect("docker-registry starts");
-        let mut registry = Registry { child, address, log };
-        let agent = crate::http::client();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = registry.child.try_wait().unwrap() {
-                panic!("docker-registry exited with {status}; its log:\n{}", tail(&registry.log, 40));
-            }
-            if agent.get(format!("http://{}/v2/", registry.address)).call().is_ok_and(|response| response.status() == 200) {
-                return registry;
-            }
-            assert!(Instant::now() < deadline, "docker-registry did not answer; its log:\n{}", tail(&registry.log, 40));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        kill_group(&mut self.child);
-    }
-}
-
-/// buildah with its own storage (vfs) below `dir`: no daemon, nothing
-/// shared with the machine's image store.
-pub struct Buildah {
-    root: PathBuf,
-    runroot: PathBuf,
-}
-
-impl Buildah {
-    pub fn new(dir: &Path) -> Buildah {
-        Buildah { root: dir.join("buildah-root"), runroot: dir.join("buildah-runroot") }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(binaries::tool("buildah", "buildah"));
-        command
-            .arg("--storage-driver")
-            .arg("vfs")
-            .arg("--root")
-            .arg(&self.root)
-            .arg("--runroot")
-            .arg(&self.runroot);
-        command
-    }
-
-    /// Any buildah command, which must succeed; returns its standard output.
-    pub fn run(&self, args: &[&str]) -> String {
-        let mut command = self.command();
-        command.args(args);
-        run_ok(command, Duration::from_secs(600)).trim().to_owned()
-    }
-
-    /// `buildah bud -f DOCKERFILE -t TAG CONTEXT`, as `docker build` does.
-    pub fn build(&self, context: &Path, dockerfile: &Path, tag: &str) -> String {
-        let mut command = self.command();
-        command.arg("bud").arg("--file").arg(dockerfile).arg("--tag").arg(tag).arg(context);
-        run_ok(command, Duration::from_secs(300))
-    }
-
-    /// `buildah push` to a registry over plain HTTP.
-    pub fn push(&self, tag: &str, destination: &str) -> String {
-        let mut command = self.command();
-        command.arg("push").arg("--tls-verify=false").arg(tag).arg(format!("docker://{destination}"));
-        run_ok(command, Duration::from_secs(300))
-    }
-}
-
-impl Drop for Buildah {
-    fn drop(&mut self) {
-        // vfs layers are plain directories; nothing stays mounted, but a
-        // failed build may have left a working container's mount.
-        unmount_under(&self.root);
-        unmount_under(&self.runroot);
     }
 }

@@ -1,16 +1,24 @@
 //! What the tests, the benchmarks and the test node share: finding the real
-//! runtimes and tools, child processes, mounts, containerd with the shim, a
-//! registry, buildah, and HTTP to the app.
+//! runtimes and tools, child processes, servers of the app, mounts,
+//! containerd with the shim, a registry, buildah, HTTP to the app, the
+//! checks every host of it must pass, and the soak.
 
 pub mod benchmarks;
 pub mod binaries;
+pub mod buildah;
 pub mod confinement;
+pub mod conformance;
 pub mod containerd;
+pub mod files;
 pub mod http;
 pub mod kustomize;
 pub mod mounts;
 pub mod pod;
 pub mod process;
+pub mod registry;
+pub mod server;
+pub mod soak;
+pub mod spin_app;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -35,6 +43,22 @@ pub fn target_dir() -> PathBuf {
         }
         None => repo_root().join("target"),
     }
+}
+
+/// Cargo's folder for what tests and benchmarks write (`CARGO_TARGET_TMPDIR`
+/// in an integration test), found at run time so that a library can use it.
+pub fn tmp_dir() -> PathBuf {
+    target_dir().join("tmp")
+}
+
+/// A fresh, empty directory for one test, under [`tmp_dir`]. A previous run
+/// that was killed may have left mounts in it: they go first.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = tmp_dir().join(name);
+    mounts::unmount_under(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A file of the repository, parsed as YAML.

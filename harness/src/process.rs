@@ -117,3 +117,34 @@ pub fn group_fds(group: u32) -> usize {
         .map(Iterator::count)
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shell in a group of its own that starts a second process: both
+    /// are counted, and the peak is at least the current memory.
+    #[test]
+    fn a_process_groups_members_memory_and_files_are_summed() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & wait"]);
+        let mut child = own_group(&mut command).spawn().unwrap();
+        let group = child.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while group_members(group).len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "the group never had 2 members: {:?}", group_members(group));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (rss, peak, files) = (group_rss(group), group_peak_rss(group), group_fds(group));
+        kill_group(&mut child);
+        assert!(rss > 0 && peak >= rss, "RSS {rss}, peak {peak}");
+        // Each holds at least its standard input, output and error.
+        assert!(files >= 6, "{files} open files");
+        // The orphaned sleep is reaped by init, a moment later.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !group_members(group).is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the group outlived kill_group: {:?}", group_members(group));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::process::kill_group;
+use crate::process::{kill_group, own_group};
 
 /// A server process, killed when dropped, even when a test fails.
 pub struct Server {
@@ -36,7 +36,7 @@ impl Server {
         }
         // Its own process group, so that what it starts goes with it: `spin
         // up` serves from a child process, `spin trigger http`.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        own_group(&mut command);
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

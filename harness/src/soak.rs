@@ -95,6 +95,32 @@ impl Soak {
     }
 }
 
+/// How far the p99 may rise from the first to the last 10 % of the
+/// requests: 20 %, held at the soak's full size (`bench soak`), where each
+/// tenth lasts long enough for a p99 to mean something. At the CI size each
+/// tenth lasts about a second, and a p99 over one second of a 2-core machine
+/// shared with the load generator moves by more than a doubling from noise
+/// alone (a clean-clone CI run saw 24 → 55 ms with nothing else running),
+/// so there the drift is reported, not asserted.
+pub const P99_BOUND: f64 = 0.20;
+
+/// The size at which the p99 drift is held to [`P99_BOUND`].
+pub const FULL_SIZE: usize = 1_000_000;
+
+pub const TABLE_HEADER: &str = "| server | requests | req/s | counted | RSS after warm-up → max | idle open files before → after | p99 first → last 10 % |\n| --- | ---: | ---: | ---: | --- | --- | --- |";
+
+impl Soak {
+    /// What a soak of `server` showed, for a reader: its row of the table,
+    /// the trajectory after warm-up, and each invariant met or not.
+    pub fn notes(&self, server: &str) -> Vec<String> {
+        let mut notes = vec![format!("{server} after warm-up: {}", self.trajectory_line())];
+        for (invariant, met) in self.verdicts(P99_BOUND) {
+            notes.push(format!("{server}: {invariant}: {}", if met { "met" } else { "NOT met" }));
+        }
+        notes
+    }
+}
+
 /// Soaks `server`, which must be fresh (its counter at 0).
 pub fn soak(server: &Server, requests: usize) -> Soak {
     let address = server.address;

@@ -5,18 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::{Server, binaries, fresh_dir, repo_root};
+use crate::server::Server;
+use crate::{binaries, fresh_dir, repo_root, tmp_dir};
 
 /// A copy of the repository that `spin build` has built.
 pub struct SpinApp {
     root: PathBuf,
 }
 
-/// The app, copied and built once per test binary.
+/// The app, copied and built once per process.
 pub fn app() -> &'static SpinApp {
     static APP: OnceLock<SpinApp> = OnceLock::new();
     APP.get_or_init(|| {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spin-app");
+        let root = tmp_dir().join("spin-app");
         copy_sources(&repo_root(), &root);
         let output = Command::new(binaries::spin())
             .arg("build")

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use support::{Server, client, get, promtool_check_metrics, sample};
+use harness::http::{client, get, promtool_check_metrics, sample};
+use harness::server::Server;
+use support::RunnerServer;
 
 /// Generated cases per run.
 const CASES: u32 = 1000;

@@ -5,11 +5,11 @@
 //! Spin comes from `SPIN` or `PATH` (.ci/run sets `SPIN`); without it these
 //! tests fail and say how to install it.
 
-mod support;
-
-use support::conformance::{self, NonUtf8Header, PastCapacity};
-use support::spin::{self, fresh_state_dir};
-use support::{Server, client, db_files, get, sample};
+use harness::conformance::{self, NonUtf8Header, PastCapacity};
+use harness::files::db_files;
+use harness::http::{client, get, sample};
+use harness::server::Server;
+use harness::spin_app::{self as spin, fresh_state_dir};
 
 #[test]
 fn counts_requests_to_root_and_exposes_them() {

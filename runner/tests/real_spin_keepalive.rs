@@ -7,13 +7,11 @@
 //! It has a test binary of its own so that no other test loads the machine
 //! while it measures.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::spin;
+use harness::spin_app as spin;
 
 /// The bar for the median: far above a healthy one (about 0.5 ms here).
 const MAX_MEDIAN: Duration = Duration::from_millis(2);

@@ -5,8 +5,11 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::conformance::{self, NonUtf8Header, PastCapacity};
-use support::{Server, built_component, client, get, project_manifest, repo_root};
+use harness::conformance::{self, NonUtf8Header, PastCapacity};
+use harness::http::{client, get};
+use harness::repo_root;
+use harness::server::Server;
+use support::{RunnerServer, built_component, project_manifest};
 
 #[test]
 fn counts_requests_to_root_and_exposes_them() {

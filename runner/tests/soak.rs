@@ -1,4 +1,4 @@
-//! The soak at its CI size (50,000 requests at 64 connections; `scripts/soak.sh`
+//! The soak at its CI size (50,000 requests at 64 connections; `bench soak`
 //! runs 1,000,000): the counter is exact, RSS stays within 10 % of its value
 //! after warm-up, and open files do not grow; the p99 of the last 10 % of
 //! the requests against the first 10 % is reported, and asserted (within
@@ -9,33 +9,20 @@ mod support;
 
 use std::sync::Mutex;
 
-use support::Server;
-use support::soak::{self, Soak};
+use harness::server::Server;
+use support::RunnerServer;
+use harness::soak::{self, Soak};
 
 /// One soak at a time: two at once on two cores measure each other.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// How far the p99 may rise from the first to the last 10 % of the
-/// requests: 20 %, held at the soak's full size (`scripts/soak.sh`), where
-/// each tenth lasts long enough for a p99 to mean something. At the CI size
-/// each tenth lasts about a second, and a p99 over one second of a 2-core
-/// machine shared with the load generator moves by more than a doubling from
-/// noise alone (a clean-clone CI run saw 24 → 55 ms with nothing else
-/// running), so there the drift is reported, not asserted.
-const P99_BOUND: f64 = 0.20;
-
 fn timed_invariants(requests: usize) -> &'static [&'static str] {
-    if requests >= 1_000_000 { &["p99 drift"] } else { &[] }
+    if requests >= soak::FULL_SIZE { &["p99 drift"] } else { &[] }
 }
 
-fn report(server: &str, soak: &Soak, p99_bound: f64) {
-    println!("| server | requests | req/s | counted | RSS after warm-up → max | idle open files before → after | p99 first → last 10 % |");
-    println!("| --- | ---: | ---: | ---: | --- | --- | --- |");
-    println!("{}", soak.markdown_row(server));
-    println!("{server} after warm-up: {}", soak.trajectory_line());
-    for (invariant, met) in soak.verdicts(p99_bound) {
-        println!("{server}: {invariant}: {}", if met { "met" } else { "NOT met" });
-    }
+fn report(server: &str, soak: &Soak) {
+    println!("{}\n{}", soak::TABLE_HEADER, soak.markdown_row(server));
+    println!("{}", soak.notes(server).join("\n"));
 }
 
 #[test]
@@ -44,9 +31,9 @@ fn the_runner_survives_a_soak() {
     let requests = soak::requests();
     let server = Server::runner_with("soak-runner", &support::project_manifest(), &[], &[("RUST_LOG", "warn")]);
     let soak = soak::soak(&server, requests);
-    report("runner", &soak, P99_BOUND);
-    soak::assert_met(&soak, P99_BOUND, &["exact count", "RSS within 10 %", "no open files gained"]);
-    soak::assert_met(&soak, P99_BOUND, timed_invariants(requests));
+    report("runner", &soak);
+    soak::assert_met(&soak, soak::P99_BOUND, &["exact count", "RSS within 10 %", "no open files gained"]);
+    soak::assert_met(&soak, soak::P99_BOUND, timed_invariants(requests));
 }
 
 /// Spin 3.6.3's RSS keeps rising under this load (7.6 % and 12.8 % after
@@ -59,8 +46,8 @@ fn the_runner_survives_a_soak() {
 fn spin_up_with_the_in_memory_store_survives_a_soak() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let requests = soak::requests();
-    let server = support::spin::app().up("soak-spin-up", &[]);
+    let server = harness::spin_app::app().up("soak-spin-up", &[]);
     let soak = soak::soak(&server, requests);
-    report("spin up (in-memory store)", &soak, P99_BOUND);
-    soak::assert_met(&soak, P99_BOUND, &["exact count", "no open files gained"]);
+    report("spin up (in-memory store)", &soak);
+    soak::assert_met(&soak, soak::P99_BOUND, &["exact count", "no open files gained"]);
 }

@@ -20,8 +20,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use harness::containerd::{Buildah, Containerd, Registry, Run, Task};
+use harness::buildah::Buildah;
+use harness::containerd::{Containerd, Run, Task};
 use harness::pod::Pod;
+use harness::registry::Registry;
 
 use measure::{Memory, Throughput};
 use table::Figures;

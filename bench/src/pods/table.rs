@@ -7,6 +7,8 @@ use std::fmt::Write;
 use std::process::Command;
 use std::time::Duration;
 
+use harness::benchmarks::Machine;
+
 use super::measure::{Memory, Throughput};
 use super::{Form, Settings};
 
@@ -45,11 +47,9 @@ fn word(line: &str, index: usize) -> String {
 
 impl Figures {
     pub fn new(settings: &Settings, containerd_version: &str, flask_versions: &str) -> Figures {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let model = cpuinfo.lines().find_map(|line| line.strip_prefix("model name")?.split_once(": ").map(|(_, model)| model.to_owned()));
-        let model = model.map_or("unknown CPU".to_owned(), |model| model.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let date = first_line("date", &["-u", "+%Y-%m-%d"]);
+        let Machine { cpu, cores, date } = Machine::read();
+        // The first two words of the model name ("AMD EPYC"), as this section gives it.
+        let model = cpu.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
         let mut header = format!(
             "Measured {date} on {model} ({cores} cores),\n\
              containerd {containerd_version} (runc shim: Debian's containerd-shim-runc-v2 {}, runc {}),\n\

@@ -15,7 +15,7 @@
 //!
 //! Needs root, Debian's `containerd`, `runc`, `buildah`, `docker-registry`
 //! and `kubectl`, and the real `spin` and `containerd-shim-spin-v2`
-//! (`SPIN`, `CONTAINERD_SHIM_SPIN`; see support/binaries.rs).
+//! (`SPIN`, `CONTAINERD_SHIM_SPIN`; see harness/src/binaries.rs).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -25,12 +25,17 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use harness::{binaries, fresh_dir, repo_root};
 use harness::confinement::{self, SecurityContext};
-use harness::process::run_ok;
+use harness::buildah::Buildah;
+use harness::containerd::{Containerd, Run, Task};
+use harness::registry::Registry;
+use harness::files::{db_files, sqlite_files};
 use harness::free_port;
-use harness::containerd::{Buildah, Containerd, Registry, Run, Task};
+use harness::http::{client, get, sample};
 use harness::pod::{self, Pod};
-use support::{binaries, built_component, client, db_files, fresh_dir, get, repo_root, sample, sqlite_files};
+use harness::process::run_ok;
+use support::built_component;
 
 mod artifact;
 mod plain_image;

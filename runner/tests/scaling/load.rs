@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::support::client;
+use harness::http::client;
 
 /// A steady load of `rate` requests per second, spread evenly over the
 /// targets as a Service spreads it over pods.

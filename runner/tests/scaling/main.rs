@@ -19,7 +19,9 @@ use std::time::Duration;
 use scaling::hpa::{Behavior, Policy, PolicyType, SelectPolicy};
 use scaling::keda::ScalingRule;
 use scaling::manifests::{self, ScaledObject};
-use support::{Server, project_manifest, repo_root};
+use harness::repo_root;
+use harness::server::Server;
+use support::{RunnerServer, project_manifest};
 
 use load::Load;
 use prometheus_server::PrometheusServer;

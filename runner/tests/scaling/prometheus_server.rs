@@ -11,7 +11,7 @@ use scaling::prometheus::Prometheus;
 
 use crate::preview::LivePreview;
 use crate::runner_command;
-use crate::support::client;
+use harness::http::client;
 
 /// A Prometheus server of its own, scraping what `runner scrape-config`
 /// derives from the ServiceMonitor.

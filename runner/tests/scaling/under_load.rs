@@ -8,7 +8,7 @@ use scaling::keda::ScalingRule;
 use crate::RATE;
 use crate::preview::{LONGEST_POLL_GAP, LivePreview, longest_gap, preview_decision, preview_hpa};
 use crate::prometheus_server::PrometheusServer;
-use crate::support::repo_root;
+use harness::repo_root;
 
 /// The ScaledObject's own query returns one series, close to the load; the
 /// preview reads the same query from the manifests and applies KEDA's rule,
