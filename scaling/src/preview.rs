@@ -40,7 +40,8 @@ pub struct Options {
 /// query, so the preview queries Prometheus at every sync too; with it, a
 /// sync gets the value of the last poll. Times are the schedule's (a poll at
 /// t+30s is the one due then), so a poll and a sync due together see the
-/// same value, as in the cluster.
+/// same value, as in the cluster; a poll more than an interval late is
+/// stamped with its own time, and the polls it missed are skipped.
 pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Result<()> {
     let scaled_object: ScaledObject = manifests::load(manifests_dir, "ScaledObject")?;
     let mut rule = ScalingRule::from_scaled_object(&scaled_object)?;
@@ -105,6 +106,12 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
         if let Some(wait) = Duration::from_secs_f64(at).checked_sub(started.elapsed()) {
             std::thread::sleep(wait);
         }
+        // More than an interval late (a read or a chart that took that
+        // long): the polls due meanwhile can no longer be made. Skip them,
+        // and stamp this one with its own time, rather than make them in a
+        // burst stamped with times already past, which would hide the stall.
+        let now = started.elapsed().as_secs_f64();
+        let at = if now - at >= interval { now } else { at };
         let poll_due = next_poll <= at;
         let sync_due = hpa.next_sync() <= at;
         // Catch up rather than poll twice when a read was slow.
