@@ -14,7 +14,7 @@ mod wrk;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 
 use crate::report::{Machine, Report};
@@ -57,22 +57,15 @@ struct Args {
     write: Option<PathBuf>,
 }
 
-/// Where cargo put this binary, and `runner` and `native-baseline` beside
-/// it: scripts/bench.sh builds them together, wherever CARGO_TARGET_DIR
-/// puts them.
-fn release_dir() -> Result<PathBuf> {
-    Ok(std::env::current_exe()?.parent().context("the bench binary has no directory")?.to_owned())
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.benchmark {
         Some(Benchmark::Pods(settings)) => return pods::run(settings),
-        Some(Benchmark::Soak(settings)) => return soak::run(settings, &release_dir()?),
+        Some(Benchmark::Soak(settings)) => return soak::run(settings, &servers::release_dir()?),
         None => {}
     }
     let args = cli.servers;
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = harness::repo_root();
     let duration = Duration::from_secs(args.seconds);
     let machine = Machine::read()?;
 

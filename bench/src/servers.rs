@@ -1,6 +1,5 @@
 //! The servers under test, started as a user starts them.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,15 +86,11 @@ impl Server {
 
     /// Start the server and wait for its first 200; returns how long that took.
     pub fn start(&self, cache: Cache, cache_dir: &Path) -> Result<(Running, Duration)> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let address = format!("127.0.0.1:{port}");
-        // scripts/bench.sh builds the runner beside this binary, wherever
-        // CARGO_TARGET_DIR puts them.
-        let release = std::env::current_exe()?.parent().context("the bench binary has no directory")?.to_owned();
+        let address = format!("127.0.0.1:{}", harness::free_port());
+        let release = release_dir()?;
         let mut command = match &self.kind {
             Kind::Runner { manifest } => {
-                let mut command = Command::new(release.join("runner"));
-                command.arg("--manifest").arg(manifest).args(["--listen", &address]);
+                let mut command = harness::server::runner_command(&release.join("runner"), manifest, &["--listen", &address]);
                 command.arg("--cache-dir").arg(cache_dir);
                 // The per-request log line is the runner's default; a
                 // benchmark of the serving path leaves it out.
@@ -175,6 +170,13 @@ impl Drop for Running {
     fn drop(&mut self) {
         harness::process::kill_group(&mut self.child);
     }
+}
+
+/// Where cargo put the bench binary, and `runner` and `native-baseline`
+/// beside it: scripts/bench.sh builds them together, wherever
+/// CARGO_TARGET_DIR puts them.
+pub fn release_dir() -> Result<PathBuf> {
+    Ok(std::env::current_exe()?.parent().context("the bench binary has no directory")?.to_owned())
 }
 
 /// A wasmtime cache configuration for Spin's `--cache`, kept in `cache_dir`

@@ -6,11 +6,10 @@
 //! 50,000 requests (runner/tests/soak.rs).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 use harness::benchmarks::Machine;
-use harness::server::Server;
+use harness::server::{Server, runner_command};
 use harness::soak::{self, Soak};
 
 #[derive(clap::Args)]
@@ -33,7 +32,12 @@ pub fn run(settings: &Settings, release: &Path) -> Result<()> {
     for name in ["runner", "spin up (in-memory store)"] {
         eprintln!("== {name}: {} requests", settings.requests);
         let server = match name {
-            "runner" => Server::spawn("bench-soak-runner", runner_command(release)),
+            "runner" => {
+                // As `cargo run --release` serves spin.toml, without its per-request log line.
+                let mut runner = runner_command(&release.join("runner"), &harness::repo_root().join("spin.toml"), &[]);
+                runner.env("RUST_LOG", "warn");
+                Server::spawn("bench-soak-runner", runner)
+            }
             _ => harness::spin_app::app().up("bench-soak-spin-up", &[]),
         };
         let result: Soak = soak::soak(&server, settings.requests);
@@ -61,12 +65,4 @@ pub fn run(settings: &Settings, release: &Path) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// The runner serving spin.toml, as `cargo run --release` does, without its
-/// per-request log line.
-fn runner_command(release: &Path) -> Command {
-    let mut runner = Command::new(release.join("runner"));
-    runner.arg("--manifest").arg(harness::repo_root().join("spin.toml")).args(["--listen", "127.0.0.1:0"]).env("RUST_LOG", "warn");
-    runner
 }

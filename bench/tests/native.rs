@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use harness::http::{client, concurrent_gets, get, promtool_check_metrics, sample};
-use harness::server::Server;
+use harness::server::{Server, runner_command};
 
 fn families(exposition: &str) -> Vec<&str> {
     exposition.lines().filter(|line| line.starts_with("# TYPE")).collect()
@@ -20,9 +20,7 @@ fn the_native_baseline_serves_the_same_app_and_loses_no_count() {
     // one when it builds the workspace's tests (scripts/test.sh).
     let runner = Path::new(env!("CARGO_BIN_EXE_native-baseline")).with_file_name("runner");
     assert!(runner.is_file(), "{} is missing: `cargo build --release -p runner`, or run the workspace's tests", runner.display());
-    let mut component = Command::new(runner);
-    component.arg("--manifest").arg(harness::repo_root().join("spin.toml")).args(["--listen", "127.0.0.1:0"]);
-    let component = Server::spawn("native-comparison", component);
+    let component = Server::spawn("native-comparison", runner_command(&runner, &harness::repo_root().join("spin.toml"), &[]));
     let agent = client();
     assert_eq!(get(&agent, &native.url("/"), None).body, "Hello World!");
     assert_eq!(get(&agent, &native.url("/nope"), None).status, 404);

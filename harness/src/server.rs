@@ -5,12 +5,25 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::process::{kill_group, own_group};
+
+/// The runner serving `manifest`, as a user starts it, with `args` after:
+/// on a free port unless `args` names one with `--listen`. The one place
+/// the runner's command line is written, for the tests and the benchmarks.
+pub fn runner_command(runner: &Path, manifest: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(runner);
+    command.arg("--manifest").arg(manifest);
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    command.args(args);
+    command
+}
 
 /// A server process, killed when dropped, even when a test fails.
 pub struct Server {
@@ -101,4 +114,3 @@ impl Drop for Server {
         kill_group(&mut self.child);
     }
 }
-

@@ -31,7 +31,7 @@ impl Memory {
             shim_rss: smaps_kb("Rss", &shim),
             task_pss: smaps_kb("Pss", &pids),
             shim_pss: smaps_kb("Pss", &shim),
-            cgroup: cgroup_file(pids[0], "memory", "memory.usage_in_bytes", "memory.current")?.trim().parse()?,
+            cgroup: CgroupDir::of(pids[0], "memory")?.memory_usage()?,
         })
     }
 
@@ -90,7 +90,7 @@ impl Throughput {
 /// spin shim answers no `ctr tasks ps`).
 fn task_pids(task: &Task) -> Result<Vec<u32>> {
     let init = task.pid().with_context(|| format!("ctr tasks ls has no process for {}", task.id))?;
-    let procs = cgroup_file(init, "memory", "cgroup.procs", "cgroup.procs")?;
+    let procs = CgroupDir::of(init, "memory")?.read("cgroup.procs")?;
     let pids: Vec<u32> = procs.lines().filter_map(|line| line.trim().parse().ok()).collect();
     ensure!(!pids.is_empty(), "task {} has no process in its cgroup", task.id);
     Ok(pids)
@@ -139,34 +139,36 @@ impl CgroupDir {
         unified.map(CgroupDir::V2).with_context(|| format!("process {pid} is in no {controller} cgroup"))
     }
 
-    /// The file named `v1` or `v2`, whichever this folder's version has.
-    fn read(&self, v1: &str, v2: &str) -> Result<String> {
-        let file = match self {
-            CgroupDir::V1(dir) => format!("{dir}/{v1}"),
-            CgroupDir::V2(dir) => format!("{dir}/{v2}"),
-        };
+    /// A file of this folder, named as the folder's version names it.
+    fn read(&self, name: &str) -> Result<String> {
+        let (CgroupDir::V1(dir) | CgroupDir::V2(dir)) = self;
+        let file = format!("{dir}/{name}");
         std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))
     }
-}
 
-/// A file of the process's cgroup: on the v1 `controller` hierarchy, else
-/// on the unified one.
-fn cgroup_file(pid: u32, controller: &str, v1: &str, v2: &str) -> Result<String> {
-    CgroupDir::of(pid, controller)?.read(v1, v2)
+    /// The memory charged to the cgroup, in bytes.
+    fn memory_usage(&self) -> Result<u64> {
+        let name = match self {
+            CgroupDir::V1(_) => "memory.usage_in_bytes",
+            CgroupDir::V2(_) => "memory.current",
+        };
+        Ok(self.read(name)?.trim().parse()?)
+    }
+
+    /// The CPU limit the kernel holds the cgroup to, as quota/period.
+    fn cpu_limit(&self) -> Result<String> {
+        match self {
+            CgroupDir::V1(_) => Ok(format!("{}/{}", self.read("cpu.cfs_quota_us")?.trim(), self.read("cpu.cfs_period_us")?.trim())),
+            // cpu.max is "quota period" already ("max period" when unlimited).
+            CgroupDir::V2(_) => Ok(self.read("cpu.max")?.trim().replace(' ', "/")),
+        }
+    }
 }
 
 /// The CPU limit the kernel holds the task to, as quota/period.
 pub fn cpu_limit_of(task: &Task) -> Result<String> {
     let init = task.pid().with_context(|| format!("ctr tasks ls has no process for {}", task.id))?;
-    cpu_limit_of_process(init)
-}
-
-fn cpu_limit_of_process(pid: u32) -> Result<String> {
-    match CgroupDir::of(pid, "cpu")? {
-        dir @ CgroupDir::V1(_) => Ok(format!("{}/{}", dir.read("cpu.cfs_quota_us", "")?.trim(), dir.read("cpu.cfs_period_us", "")?.trim())),
-        // cpu.max is "quota period" already ("max period" when unlimited).
-        dir @ CgroupDir::V2(_) => Ok(dir.read("", "cpu.max")?.trim().replace(' ', "/")),
-    }
+    CgroupDir::of(init, "cpu")?.cpu_limit()
 }
 
 fn smaps_kb(field: &str, pids: &[u32]) -> u64 {
@@ -270,10 +272,11 @@ mod tests {
     /// took a v1 quota equal to its period, 1 CPU, for v2's cpu.max.)
     #[test]
     fn the_cpu_limit_is_read_from_the_hierarchy_the_process_is_in() {
-        let limit = cpu_limit_of_process(std::process::id()).unwrap();
+        let dir = CgroupDir::of(std::process::id(), "cpu").unwrap();
+        let limit = dir.cpu_limit().unwrap();
         let (quota, period) = limit.split_once('/').unwrap_or_else(|| panic!("{limit}"));
         assert!(period.parse::<u64>().is_ok_and(|period| period > 0), "{limit}");
-        match CgroupDir::of(std::process::id(), "cpu").unwrap() {
+        match dir {
             CgroupDir::V1(_) => assert!(quota == "-1" || quota.parse::<u64>().is_ok(), "{limit}"),
             CgroupDir::V2(_) => assert!(quota == "max" || quota.parse::<u64>().is_ok(), "{limit}"),
         }

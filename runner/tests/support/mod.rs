@@ -4,10 +4,9 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use harness::repo_root;
-use harness::server::Server;
+use harness::server::{Server, runner_command};
 
 pub fn project_manifest() -> PathBuf {
     repo_root().join("spin.toml")
@@ -36,10 +35,8 @@ impl RunnerServer for Server {
     }
 
     fn runner_with(name: &str, manifest: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        // A free port, unless the caller names one.
-        let listen: &[&str] = if args.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
-        let mut command = Command::new(env!("CARGO_BIN_EXE_runner"));
-        command.arg("--manifest").arg(manifest).args(listen).args(args).envs(env.iter().copied());
+        let mut command = runner_command(Path::new(env!("CARGO_BIN_EXE_runner")), manifest, args);
+        command.envs(env.iter().copied());
         Server::spawn(name, command)
     }
 }
