@@ -195,7 +195,7 @@ fn start_one(node: &Node) -> Result<(Duration, Duration)> {
 /// where the kubelet (cgroupfs driver) names it `pod<UID>`.
 fn pod_working_set(pod: &apps::Pod) -> Result<u64> {
     let name = format!("pod{}", pod.uid);
-    let cgroup = crate::node::pod_cgroups()
+    let cgroup = crate::pod_leftovers::pod_cgroups()
         .into_iter()
         .find(|cgroup| cgroup.starts_with("/sys/fs/cgroup/memory/kubepods") && cgroup.file_name().is_some_and(|file| *file == *name))
         .with_context(|| format!("no memory cgroup {name} for pod {}", pod.name))?;

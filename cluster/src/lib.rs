@@ -19,6 +19,7 @@ pub mod load;
 pub mod network;
 pub mod node;
 pub mod pki;
+pub mod pod_leftovers;
 pub mod scaling_loop;
 pub mod suite;
 

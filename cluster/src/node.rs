@@ -13,7 +13,7 @@
 //! pods' cgroups and kube-proxy's rules, and puts the sysctls back. It then
 //! checks that nothing is left, and says what is.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use crate::images::Images;
 use crate::kubectl::{Kubectl, condition_is_true};
 use crate::layout::{KUBE_PROXY_HEALTHZ_PORT, KUBELET_HEALTHZ_PORT, Layout, NODE_CLAIM, NODE_IP, NODE_NAME, REGISTRY_PORT};
-use crate::{components, configs, daemons, gobuild, network, pki};
+use crate::{components, configs, daemons, gobuild, network, pki, pod_leftovers};
 
 /// What the node runs that is not built here: the shim and containerd 1.7.
 #[derive(Clone, Debug)]
@@ -116,7 +116,7 @@ impl Node {
         pki::Pki::generate(&layout.pki())?;
         configs::write_all(layout)?;
         network::up(layout)?;
-        std::fs::write(layout.saved("netns"), network_namespaces().join("\n"))?;
+        std::fs::write(layout.saved("netns"), pod_leftovers::network_namespaces().join("\n"))?;
         phase.done();
 
         let phase = Phase::start("control plane");
@@ -310,20 +310,20 @@ pub fn down(layout: &Layout) -> Vec<String> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    kill_pod_cgroups();
+    pod_leftovers::kill_pod_cgroups();
     if layout.binary("kube-proxy").is_file() {
         let _ = harness::process::try_output_within(components::kube_proxy_cleanup(layout), Duration::from_secs(60));
     }
     network::remove_kube_chains();
-    remove_network_namespaces(layout);
+    pod_leftovers::remove_network_namespaces(layout);
     harness::mounts::unmount_under(&run);
     let mut left = network::down(layout);
-    remove_pod_cgroups(&mut left);
+    pod_leftovers::remove_pod_cgroups(&mut left);
 
     left.extend(daemons::processes_naming(&run).iter().map(|pid| format!("process {pid}")));
     left.extend(harness::mounts::mounts_under(&run).iter().map(|point| format!("mount {}", point.display())));
     left.extend(network::rules_added_since_up(layout).into_iter().map(|rule| format!("rule {rule}")));
-    left.extend(namespaces_since_up(layout).into_iter().map(|name| format!("network namespace {name}")));
+    left.extend(pod_leftovers::namespaces_since_up(layout).into_iter().map(|name| format!("network namespace {name}")));
     if left.is_empty()
         && let Err(error) = std::fs::remove_dir_all(&run)
     {
@@ -331,86 +331,4 @@ pub fn down(layout: &Layout) -> Vec<String> {
     }
     println!("test node: down in {:.1} s", started.elapsed().as_secs_f64());
     left
-}
-
-/// The cgroup folders of the kubelet's pods, on every v1 hierarchy
-/// (cgroupfs driver: /sys/fs/cgroup/CONTROLLER/kubepods/...).
-pub fn pod_cgroups() -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return found;
-    };
-    for controller in controllers.filter_map(Result::ok) {
-        let kubepods = controller.path().join("kubepods");
-        if kubepods.is_dir() {
-            collect_dirs(&kubepods, &mut found);
-        }
-    }
-    // Deepest first, for rmdir.
-    found.sort_by_key(|path| std::cmp::Reverse(path.components().count()));
-    found
-}
-
-fn collect_dirs(dir: &Path, found: &mut Vec<PathBuf>) {
-    found.push(dir.to_owned());
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.filter_map(Result::ok) {
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                collect_dirs(&entry.path(), found);
-            }
-        }
-    }
-}
-
-/// Processes left in the pods' cgroups (a container whose shim is gone).
-fn kill_pod_cgroups() {
-    for cgroup in pod_cgroups() {
-        let procs = std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
-        for pid in procs.lines().filter_map(|line| line.trim().parse::<i32>().ok()) {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
-}
-
-fn remove_pod_cgroups(left: &mut Vec<String>) {
-    for _ in 0..50 {
-        let cgroups = pod_cgroups();
-        if cgroups.is_empty() {
-            return;
-        }
-        for cgroup in &cgroups {
-            let _ = std::fs::remove_dir(cgroup);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    left.extend(pod_cgroups().iter().map(|cgroup| format!("cgroup {}", cgroup.display())));
-}
-
-/// containerd 1.7's CRI pins each pod's network namespace at
-/// /var/run/netns/cni-ID. The ones made since `up` whose pods `crictl rmp`
-/// could not remove go here; those of anything else stay.
-fn remove_network_namespaces(layout: &Layout) {
-    for name in namespaces_since_up(layout) {
-        let path = Path::new(NETNS_DIR).join(&name);
-        let _ = Command::new("umount").arg(&path).stderr(std::process::Stdio::null()).status();
-        let _ = std::fs::remove_file(&path);
-    }
-}
-
-/// The network namespaces made since `up`. Without the record of those
-/// before it, none is known to be ours: none.
-fn namespaces_since_up(layout: &Layout) -> Vec<String> {
-    let Ok(before) = std::fs::read_to_string(layout.saved("netns")) else {
-        return Vec::new();
-    };
-    network_namespaces().into_iter().filter(|name| !before.lines().any(|line| line == name)).collect()
-}
-
-const NETNS_DIR: &str = "/var/run/netns";
-
-pub fn network_namespaces() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
-        return Vec::new();
-    };
-    entries.filter_map(Result::ok).map(|entry| entry.file_name().to_string_lossy().into_owned()).collect()
 }

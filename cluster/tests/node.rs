@@ -22,7 +22,7 @@ use cluster::apps::{
 use cluster::layout::{DNS_SERVICE_IP, NODE_IP, NODE_NAME};
 use cluster::suite::{self, Check};
 use cluster::{Node, Runtimes};
-use cluster::{daemons, network, node};
+use cluster::{daemons, network, node, pod_leftovers};
 use harness::confinement::{SecurityContext, check_process};
 use harness::http::{client, get};
 use serde_json::Value;
@@ -301,12 +301,12 @@ fn a_killed_node_is_taken_down(node: &Node) -> Result<()> {
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
     std::thread::sleep(Duration::from_millis(500));
-    ensure!(network::interfaces_exist() && !node::pod_cgroups().is_empty(), "the killed node left no interface or pod");
+    ensure!(network::interfaces_exist() && !pod_leftovers::pod_cgroups().is_empty(), "the killed node left no interface or pod");
 
     node::take_down_a_dead_node()?;
     let left = harness::mounts::mounts_under(&node.layout.run());
     ensure!(!network::interfaces_exist(), "the interfaces are still there");
-    ensure!(left.is_empty() && node::pod_cgroups().is_empty(), "left: {left:?} and pods {:?}", node::pod_cgroups());
+    ensure!(left.is_empty() && pod_leftovers::pod_cgroups().is_empty(), "left: {left:?} and pods {:?}", pod_leftovers::pod_cgroups());
     ensure!(network::claimant().is_none() && !node.layout.run().exists(), "the claim or the run folder is still there");
     println!("{refused}; killed, then taken down by the next run");
     Ok(())
