@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use harness::benchmarks::{Machine, median, mib};
 
 use crate::apps::{self, NAMESPACE, Path, SELECTOR, SERVICE_PORT};
 use crate::node::Node;
@@ -223,15 +224,9 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-fn median(values: &[Duration]) -> Duration {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    let middle = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) { (sorted[middle - 1] + sorted[middle]) / 2 } else { sorted[middle] }
+/// The median of the times, in milliseconds.
+fn median_millis(values: &[Duration]) -> f64 {
+    median(&values.iter().copied().map(millis).collect::<Vec<_>>())
 }
 
 fn range(values: &[Duration]) -> String {
@@ -247,15 +242,11 @@ fn report(figures: &[Figures]) -> String {
         if b > 0.0 { format!("{:.2}", a / b) } else { String::new() }
     };
     let mut out = String::new();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split(':').nth(1)).map(str::trim).map(str::to_owned))
-        .unwrap_or_default();
+    let machine = Machine::read();
     let _ = writeln!(
         out,
-        "Measured on {cpu} ({} cores), the test node of docs/test-node.md (Kubernetes 1.35.4, containerd 1.7.24, containerd-shim-spin v0.24.0), both Deployments applied unedited.\n",
-        std::thread::available_parallelism().map_or(1, usize::from)
+        "Measured on {} ({} cores), the test node of docs/test-node.md (Kubernetes 1.35.4, containerd 1.7.24, containerd-shim-spin v0.24.0), both Deployments applied unedited.\n",
+        machine.cpu, machine.cores
     );
     let _ = writeln!(out, "| figure | wasm (plain image, restricted) | container (Flask) | wasm ÷ container |");
     let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
@@ -271,11 +262,11 @@ fn report(figures: &[Figures]) -> String {
             out,
             "| {} | {:.0} ms ({}) | {:.0} ms ({}) | {} |",
             name.replace("{n}", &w.len().to_string()),
-            millis(median(&w)),
+            median_millis(&w),
             range(&w),
-            millis(median(&c)),
+            median_millis(&c),
             range(&c),
-            ratio(millis(median(&w)), millis(median(&c)))
+            ratio(median_millis(&w), median_millis(&c))
         );
     }
     let _ = writeln!(

@@ -3,7 +3,6 @@
 //! `run/pids/`, so that `down`, from this process or a later one, ends
 //! every one of them in the reverse order of their start.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ pub fn start(layout: &Layout, name: &str, mut command: Command) -> Result<Daemon
     std::fs::create_dir_all(layout.logs())?;
     std::fs::create_dir_all(layout.pids())?;
     let log = std::fs::File::create(layout.log(name))?;
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    harness::process::own_group(&mut command);
     let child = command
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -69,11 +68,7 @@ pub fn log_tail(layout: &Layout, name: &str) -> String {
 fn is_running(pid: i32) -> bool {
     // Reaps it if it is our own child that has exited.
     unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name in parentheses.
-        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
+    harness::process::stat_fields(pid as u32).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z" && state != "X"))
 }
 
 /// The daemons `up` recorded, in the order they were started.
@@ -116,24 +111,4 @@ pub fn stop(daemon: &Daemon, grace: Duration) {
     while daemon.is_running() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The ids of processes whose command line names `needle` (a path of the
-/// run folder): what the daemons started in groups of their own, such as
-/// containerd's shims, which `down` must end too.
-pub fn processes_naming(needle: &Path) -> Vec<i32> {
-    let needle = needle.as_os_str().as_encoded_bytes().to_vec();
-    let own = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != own && is_running(pid))
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|window| window == needle.as_slice()))
-        })
-        .collect()
 }

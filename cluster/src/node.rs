@@ -259,9 +259,9 @@ pub fn take_down_a_dead_node() -> Result<()> {
     let mut alive: Vec<String> = running.iter().map(|daemon| format!("{} {}", daemon.name, daemon.pid)).collect();
     // The shims, which no record names.
     alive.extend(
-        daemons::processes_naming(&other.run())
+        harness::process::processes_naming(&other.run())
             .into_iter()
-            .filter(|pid| !running.iter().any(|daemon| daemon.pid == *pid))
+            .filter(|&pid| !running.iter().any(|daemon| daemon.pid == pid as i32))
             .map(|pid| format!("process {pid}")),
     );
     if !alive.is_empty() {
@@ -305,8 +305,8 @@ pub fn down(layout: &Layout) -> Vec<String> {
     daemons::stop_all(layout, Duration::from_secs(10));
     // Shims and anything else still naming the run folder.
     for _ in 0..3 {
-        for pid in daemons::processes_naming(&run) {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+        for pid in harness::process::processes_naming(&run) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -320,7 +320,7 @@ pub fn down(layout: &Layout) -> Vec<String> {
     let mut left = network::down(layout);
     pod_leftovers::remove_pod_cgroups(&mut left);
 
-    left.extend(daemons::processes_naming(&run).iter().map(|pid| format!("process {pid}")));
+    left.extend(harness::process::processes_naming(&run).iter().map(|pid| format!("process {pid}")));
     left.extend(harness::mounts::mounts_under(&run).iter().map(|point| format!("mount {}", point.display())));
     left.extend(network::rules_added_since_up(layout).into_iter().map(|rule| format!("rule {rule}")));
     left.extend(pod_leftovers::namespaces_since_up(layout).into_iter().map(|name| format!("network namespace {name}")));

@@ -297,8 +297,8 @@ fn a_killed_node_is_taken_down(node: &Node) -> Result<()> {
     for daemon in daemons::recorded(&node.layout) {
         unsafe { libc::kill(-daemon.pid, libc::SIGKILL) };
     }
-    for pid in daemons::processes_naming(&node.layout.run()) {
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+    for pid in harness::process::processes_naming(&node.layout.run()) {
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
     std::thread::sleep(Duration::from_millis(500));
     ensure!(network::interfaces_exist() && !pod_leftovers::pod_cgroups().is_empty(), "the killed node left no interface or pod");
@@ -321,8 +321,6 @@ fn container_pid(node: &Node, sandbox: &str) -> Result<u32> {
 }
 
 fn parent_of(pid: u32) -> Result<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The fields after the command name, which may hold spaces: state, ppid.
-    let after_name = stat.rsplit_once(')').context("odd /proc/PID/stat")?.1;
-    after_name.split_whitespace().nth(1).context("no ppid")?.parse().context("ppid")
+    let fields = harness::process::stat_fields(pid).with_context(|| format!("process {pid} is gone"))?;
+    fields.get(1).context("no ppid")?.parse().context("ppid")
 }

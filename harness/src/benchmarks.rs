@@ -45,3 +45,32 @@ pub fn write_section(file: &Path, name: &str, text: &str) -> Result<(), String> 
     let updated = format!("{}{begin}\n{}\n{}", &document[..start], text.trim_end(), &document[stop..]);
     std::fs::write(file, updated).map_err(|error| format!("cannot write {}: {error}", file.display()))
 }
+
+/// The median: the middle value, or the mean of the two middle ones.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => f64::NAN,
+        length if length % 2 == 1 => sorted[middle],
+        _ => (sorted[middle - 1] + sorted[middle]) / 2.0,
+    }
+}
+
+/// Bytes in MiB, as the tables give them: "12.3 MiB".
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}

@@ -4,7 +4,6 @@
 //! when its guard is dropped, also when a test fails. The images come from
 //! [`crate::buildah`] and [`crate::registry`].
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -229,20 +228,7 @@ state = {state}
     /// The process ids of the shims and `ctr` calls that talk to this
     /// daemon: they are started with its socket's path among their arguments.
     pub fn helpers(&self) -> Vec<u32> {
-        let needle = self.socket.as_os_str().as_encoded_bytes().to_vec();
-        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|&pid| pid != self.child.id())
-            .filter(|pid| {
-                let mut cmdline = Vec::new();
-                std::fs::File::open(format!("/proc/{pid}/cmdline"))
-                    .and_then(|mut file| file.read_to_end(&mut cmdline))
-                    .is_ok()
-                    && cmdline.windows(needle.len()).any(|window| window == needle.as_slice())
-            })
-            .collect()
+        crate::process::processes_naming(&self.socket).into_iter().filter(|&pid| pid != self.child.id()).collect()
     }
 }
 

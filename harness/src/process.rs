@@ -58,7 +58,6 @@ pub fn run_ok(command: Command, timeout: Duration) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-
 /// SIGKILL to the whole process group the child leads, then reap the child.
 pub fn kill_group(child: &mut Child) {
     let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
@@ -72,15 +71,38 @@ pub fn own_group(command: &mut Command) -> &mut Command {
     command.process_group(0)
 }
 
+/// The fields of /proc/PID/stat after the command's name, which may hold
+/// spaces and parentheses: `[0]` the state, `[1]` the parent, `[2]` the
+/// process group, `[11]` and `[12]` user and system time in clock ticks.
+/// None once the process is gone.
+pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(')')?.1.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The live processes, other than this one, whose command line names
+/// `needle` (a path): what a daemon started with its socket or folder among
+/// their arguments, such as containerd's shims.
+pub fn processes_naming(needle: &Path) -> Vec<u32> {
+    let needle = needle.as_os_str().as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != std::process::id())
+        .filter(|&pid| stat_fields(pid).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z" && state != "X")))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|window| window == needle))
+        })
+        .collect()
+}
+
 /// The processes in the group `group` leads: `spin up` serves from a child.
 pub fn group_members(group: u32) -> Vec<u32> {
     let mut members = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // Field 5 is the process group; the name before it may hold spaces.
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        if after_name.split_whitespace().nth(2).and_then(|field| field.parse().ok()) == Some(group) {
+        if stat_fields(pid).and_then(|fields| fields.get(2)?.parse().ok()) == Some(group) {
             members.push(pid);
         }
     }
@@ -111,11 +133,7 @@ fn group_status_kib(group: u32, field: &str) -> u64 {
 
 /// The open files of the group's processes, summed.
 pub fn group_fds(group: u32) -> usize {
-    group_members(group)
-        .into_iter()
-        .filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok())
-        .map(Iterator::count)
-        .sum()
+    group_members(group).into_iter().filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok()).map(Iterator::count).sum()
 }
 
 #[cfg(test)]

@@ -184,11 +184,9 @@ fn cpu_time(pids: &[u32]) -> Duration {
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     let ticks: u64 = pids
         .iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .filter_map(|stat| {
-            // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-            let fields: Vec<u64> = stat.rsplit_once(") ")?.1.split_whitespace().map(|field| field.parse().unwrap_or(0)).collect();
-            Some(fields.get(11)? + fields.get(12)?)
+        .filter_map(|&pid| {
+            let fields = harness::process::stat_fields(pid)?;
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
         })
         .sum();
     Duration::from_secs_f64(ticks as f64 / ticks_per_second)

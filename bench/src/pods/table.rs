@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::process::Command;
 use std::time::Duration;
 
-use harness::benchmarks::Machine;
+use harness::benchmarks::{Machine, mib};
 
 use super::measure::{Memory, Throughput};
 use super::{Form, Settings};
@@ -247,11 +247,9 @@ fn target(name: &str, value: f64, bar: Bar, goal: Bar) -> String {
 
 /// Median, least and most of the times, in milliseconds.
 fn spread(times: &[Duration]) -> (f64, u128, u128) {
-    let mut millis: Vec<u128> = times.iter().map(Duration::as_millis).collect();
-    millis.sort_unstable();
-    let middle = millis.len() / 2;
-    let median = if millis.len() % 2 == 1 { millis[middle] as f64 } else { (millis[middle - 1] + millis[middle]) as f64 / 2.0 };
-    (median, millis[0], millis[millis.len() - 1])
+    let millis: Vec<u128> = times.iter().map(Duration::as_millis).collect();
+    let median = harness::benchmarks::median(&millis.iter().map(|&value| value as f64).collect::<Vec<_>>());
+    (median, millis.iter().copied().min().unwrap_or(0), millis.iter().copied().max().unwrap_or(0))
 }
 
 /// 270.5 or 217: a half where there is one, as the medians of an even count have.
@@ -268,10 +266,6 @@ fn ratio(value: f64, of: f64) -> String {
     } else {
         format!("{ratio:.5}")
     }
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
 }
 
 fn bytes(bytes: u64) -> String {

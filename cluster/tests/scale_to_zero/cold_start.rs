@@ -51,9 +51,7 @@ pub(crate) fn measure_cold_starts(state: &ScaleToZero, runs: usize) -> Result<Ve
 }
 
 pub(crate) fn median(measured: &[ColdStart], of: impl Fn(&ColdStart) -> f64) -> f64 {
-    let mut values: Vec<f64> = measured.iter().map(of).collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    harness::benchmarks::median(&measured.iter().map(of).collect::<Vec<_>>())
 }
 
 pub(crate) fn shorten_idle(node: &Node) -> Result<()> {
