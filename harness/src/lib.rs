@@ -15,6 +15,7 @@ pub mod kustomize;
 pub mod mounts;
 pub mod pod;
 pub mod process;
+pub mod prometheus;
 pub mod registry;
 pub mod server;
 pub mod soak;

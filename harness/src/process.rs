@@ -131,6 +131,17 @@ fn group_status_kib(group: u32, field: &str) -> u64 {
         .sum()
 }
 
+/// A field of the processes' /proc/PID/smaps_rollup, in KiB, summed:
+/// `Rss`, or `Pss`, which shares each page out among the processes that
+/// map it (what a node pays for processes that share a binary).
+pub fn smaps_kib(field: &str, pids: &[u32]) -> u64 {
+    let prefix = format!("{field}:");
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|rollup| rollup.lines().find_map(|line| line.strip_prefix(&prefix)?.split_whitespace().next()?.parse::<u64>().ok()))
+        .sum()
+}
+
 /// The open files of the group's processes, summed.
 pub fn group_fds(group: u32) -> usize {
     group_members(group).into_iter().filter_map(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok()).map(Iterator::count).sum()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use harness::containerd::{Containerd, Task};
+use harness::process::smaps_kib;
 
 /// kB of RSS and PSS of the task's processes and its shim's, and bytes of
 /// the task's memory cgroup.
@@ -27,10 +28,10 @@ impl Memory {
         let shim = shim_pids(containerd, task, &pids);
         ensure!(!shim.is_empty(), "no shim process found for task {}", task.id);
         Ok(Memory {
-            task_rss: smaps_kb("Rss", &pids),
-            shim_rss: smaps_kb("Rss", &shim),
-            task_pss: smaps_kb("Pss", &pids),
-            shim_pss: smaps_kb("Pss", &shim),
+            task_rss: smaps_kib("Rss", &pids),
+            shim_rss: smaps_kib("Rss", &shim),
+            task_pss: smaps_kib("Pss", &pids),
+            shim_pss: smaps_kib("Pss", &shim),
             cgroup: CgroupDir::of(pids[0], "memory")?.memory_usage()?,
         })
     }
@@ -169,14 +170,6 @@ impl CgroupDir {
 pub fn cpu_limit_of(task: &Task) -> Result<String> {
     let init = task.pid().with_context(|| format!("ctr tasks ls has no process for {}", task.id))?;
     CgroupDir::of(init, "cpu")?.cpu_limit()
-}
-
-fn smaps_kb(field: &str, pids: &[u32]) -> u64 {
-    let prefix = format!("{field}:");
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
-        .filter_map(|rollup| rollup.lines().find_map(|line| line.strip_prefix(&prefix)?.split_whitespace().next()?.parse::<u64>().ok()))
-        .sum()
 }
 
 /// User and system time of the processes, summed.

@@ -9,7 +9,8 @@ use scaling::keda::ScalingRule;
 
 use crate::RATE;
 use crate::preview::{LONGEST_POLL_GAP, LivePreview, PreviewLine, longest_gap, preview_decision};
-use crate::prometheus_server::PrometheusServer;
+use crate::prometheus_server::Queries;
+use harness::prometheus::PrometheusServer;
 
 /// No load: the rate decays to 0 within the 1m window, the trigger goes
 /// inactive and the replicas fall to minReplicaCount.

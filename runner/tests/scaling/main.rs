@@ -24,7 +24,7 @@ use harness::server::Server;
 use support::{RunnerServer, project_manifest};
 
 use load::Load;
-use prometheus_server::PrometheusServer;
+use prometheus_server::Queries;
 
 /// The load both pods share, in requests per second.
 const RATE: f64 = 40.0;
@@ -71,7 +71,7 @@ fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
     // Load first, then Prometheus: every sample in its window is under load.
     let load = Load::start(&[address_a, address_b], RATE);
     std::thread::sleep(Duration::from_secs(2));
-    let mut prometheus = PrometheusServer::start("scaling", &[address_a, address_b]);
+    let mut prometheus = prometheus_server::scraping("scaling", &[address_a, address_b]);
     prometheus.wait_for_series(r#"up{job="test",namespace="test",service="test",endpoint="http"} == 1"#, 2);
     // The replicas the HPA would set, all through the run, and its chart.
     let chart = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaling-run.svg");
@@ -106,7 +106,7 @@ fn the_scaled_objects_query_follows_the_load_and_decays_to_min_replicas() {
 #[test]
 fn the_preview_reports_clear_errors_and_never_panics() {
     let (pod_a, pod_b) = (runner_pod("errors-pod-a", &[]), runner_pod("errors-pod-b", &[]));
-    let prometheus = PrometheusServer::start("errors", &[pod_a.address, pod_b.address]);
+    let prometheus = prometheus_server::scraping("errors", &[pod_a.address, pod_b.address]);
     prometheus.wait_for_series("python_request_operations_total", 2);
 
     let unreachable = format!("http://127.0.0.1:{}", harness::free_port());

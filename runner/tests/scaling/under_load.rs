@@ -7,7 +7,8 @@ use scaling::keda::ScalingRule;
 
 use crate::RATE;
 use crate::preview::{LONGEST_POLL_GAP, LivePreview, longest_gap, preview_decision, preview_hpa};
-use crate::prometheus_server::PrometheusServer;
+use crate::prometheus_server::Queries;
+use harness::prometheus::PrometheusServer;
 use harness::repo_root;
 
 /// The ScaledObject's own query returns one series, close to the load; the
