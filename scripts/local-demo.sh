@@ -89,10 +89,12 @@ echo "Prometheus: http://127.0.0.1:${PROMETHEUS_PORT}  pods: :${PORT_A} :${PORT_
 echo "load: ${RATE} req/s (noise ±${NOISE}) from t+${LEAD_SECONDS}s for ${LOAD_SECONDS}s, then ${COOLDOWN_SECONDS}s without"
 
 previews=()
+preview_pids=()
 if [[ -z "$WINDOWS$POLLS" ]]; then
   # The ScaledObject as declared, on the terminal and in the chart.
   "$runner" "${preview_args[@]}" --chart "$CHART" | tee "$work/preview.txt" &
   pids+=($!)
+  preview_pids+=($!)
   previews+=("$work/preview.txt")
 else
   mkdir -p "$OUT"
@@ -102,6 +104,7 @@ else
       "$runner" "${preview_args[@]}" --query-window "$window" --interval "$poll" --chart "$name.svg" \
         >"$name.txt" 2>&1 &
       pids+=($!)
+      preview_pids+=($!)
       previews+=("$name.txt")
     done
   done
@@ -140,23 +143,13 @@ fi
 echo "--- load stopped"
 sleep "$COOLDOWN_SECONDS"
 
-# How the modelled replicas reacted, from the preview's own lines: the
-# time from the step to the final count, from the stop to minReplicaCount,
-# and how often the count changed while the load was on after reaching it.
-for preview in "${previews[@]}"; do
-  awk -v step="$LEAD_SECONDS" -v stop="$load_end" -v rate="$RATE" -v name="$(basename "$preview" .txt)" '
-    # The threshold from the header the preview prints: desired replicas = ceil(value / 10) ...
-    /^desired replicas = ceil/ { threshold = $6; sub(/\)/, "", threshold); n = rate / threshold; final = (n == int(n)) ? n : int(n) + 1 }
-    /^t\+/ && / hpa / {
-      line = $0; sub(/^t\+ */, "", line); t = line + 0
-      for (i = 1; i <= NF; i++) if ($i == "hpa") r = $(i + 1) + 0
-      if (reached != "" && t < stop && r != last) changes++
-      if (t >= step && reached == "" && r >= final) reached = t - step
-      if (t >= stop && down == "" && r == 1) down = t - stop
-      last = r
-    }
-    END {
-      printf "%s: %s replicas %s s after the step; 1 replica %s s after the stop; %d changes under load after reaching it\n",
-        name, final, (reached == "" ? "never" : reached), (down == "" ? "never" : down), changes
-    }' "$preview"
-done
+# Each preview ends after its --duration with a line on how the modelled
+# replicas reacted: the time from the step to the load's count, from the
+# stop back to minReplicaCount, and the changes under load in between.
+wait "${preview_pids[@]}"
+# Several previews wrote to files: their lines side by side.
+if [[ -n "$WINDOWS$POLLS" ]]; then
+  for preview in "${previews[@]}"; do
+    echo "$(basename "$preview" .txt): $(sed -n 's/^reaction: //p' "$preview")"
+  done
+fi

@@ -13,6 +13,9 @@ use crate::keda::{Decision, MetricType, ScalingRule, milli_units};
 use crate::manifests::{self, ScaledObject};
 use crate::prometheus::Prometheus;
 
+mod reaction;
+pub use reaction::{Reaction, reaction};
+
 pub struct Options {
     pub query: Option<String>,
     /// Replace the range of the query's one range selector, e.g. `30s`.
@@ -101,6 +104,9 @@ pub fn run(manifests_dir: &Path, prometheus_url: &str, options: Options) -> Resu
     loop {
         let at = next_poll.min(hpa.next_sync());
         if options.duration.is_some_and(|duration| at > duration.as_secs_f64()) {
+            if let Some(reaction) = reaction(&rule, &options.offered_load, &points) {
+                println!("{reaction}");
+            }
             return Ok(());
         }
         if let Some(wait) = Duration::from_secs_f64(at).checked_sub(started.elapsed()) {
