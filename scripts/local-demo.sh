@@ -146,7 +146,9 @@ sleep "$COOLDOWN_SECONDS"
 # Each preview ends after its --duration with a line on how the modelled
 # replicas reacted: the time from the step to the load's count, from the
 # stop back to minReplicaCount, and the changes under load in between.
-wait "${preview_pids[@]}"
+for pid in "${preview_pids[@]}"; do
+  wait "$pid" || echo "a preview exited with status $?" >&2
+done
 # Several previews wrote to files: their lines side by side.
 if [[ -n "$WINDOWS$POLLS" ]]; then
   for preview in "${previews[@]}"; do

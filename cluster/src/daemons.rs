@@ -68,7 +68,7 @@ pub fn log_tail(layout: &Layout, name: &str) -> String {
 fn is_running(pid: i32) -> bool {
     // Reaps it if it is our own child that has exited.
     unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-    harness::process::stat_fields(pid as u32).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z" && state != "X"))
+    harness::process::is_alive(pid as u32)
 }
 
 /// The daemons `up` recorded, in the order they were started.

@@ -80,6 +80,12 @@ pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
     Some(stat.rsplit_once(')')?.1.split_whitespace().map(str::to_owned).collect())
 }
 
+/// Whether the process exists and has not exited: neither a zombie (Z)
+/// nor dead (X).
+pub fn is_alive(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z" && state != "X"))
+}
+
 /// The live processes, other than this one, whose command line names
 /// `needle` (a path): what a daemon started with its socket or folder among
 /// their arguments, such as containerd's shims.
@@ -90,7 +96,7 @@ pub fn processes_naming(needle: &Path) -> Vec<u32> {
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != std::process::id())
-        .filter(|&pid| stat_fields(pid).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z" && state != "X")))
+        .filter(|&pid| is_alive(pid))
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|window| window == needle))
         })

@@ -9,7 +9,8 @@ use crate::keda::ScalingRule;
 
 #[derive(Debug, PartialEq)]
 pub struct Reaction {
-    /// The replicas the load calls for: KEDA's rule on its rate.
+    /// The replicas the load calls for: KEDA's rule on its rate, from
+    /// minReplicaCount (with `metricType: Value`, its first step only).
     pub target: u32,
     pub min_replicas: u32,
     /// Seconds from the step up to the first point at `target` or more.
