@@ -105,8 +105,12 @@ pub fn install_prometheus(node: &Node) -> Result<()> {
         let (exists, _) = node.kubectl.try_run(&["-n", "monitoring", "get", "statefulset", "prometheus-k8s"]);
         Ok(exists)
     })?;
+    // kube-prometheus gives the config reloader's init container 10m of CPU,
+    // which the kernel enforces here: on a slow host its start alone took
+    // over 180 s (a clean-clone CI, 2026-12-03; 144 s in the rerun), so the
+    // wait allows 600 s.
     node.kubectl
-        .run_within(&["-n", "monitoring", "rollout", "status", "statefulset/prometheus-k8s", "--timeout=180s"], Duration::from_secs(190))?;
+        .run_within(&["-n", "monitoring", "rollout", "status", "statefulset/prometheus-k8s", "--timeout=600s"], Duration::from_secs(610))?;
     Ok(())
 }
 
