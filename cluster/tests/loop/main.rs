@@ -5,8 +5,9 @@
 //! Job as shipped (60 req/s for 120 s). KEDA's HPA must scale `test` from 1
 //! to 6 Ready pods with every request answered, hold them through a 30 s
 //! Prometheus outage, replace a pod deleted under load losing no more
-//! requests than could be in flight on it, and go back to 1 after the load; with no data, KEDA
-//! must answer the HPA with an error; and the preview's HPA model, fed the
+//! requests than could be in flight on it, and go back to 1 after the load;
+//! with no data, KEDA must answer the HPA with an error, and the HPA keep
+//! its replica; and the preview's HPA model, fed the
 //! values the real HPA read, must choose its replicas at every sync. The
 //! timeline, sampled every 5 s, and the syncs are written to
 //! target/test-node/loop-timeline.csv and loop-syncs.csv.
@@ -35,11 +36,13 @@ use scaling::manifests::ScaledObject;
 use scaling::prometheus::Prometheus;
 use serde_json::Value;
 
+mod no_data;
 mod outage;
 mod pod_deletion;
 mod syncs;
 mod timeline;
 
+use no_data::*;
 use outage::*;
 use pod_deletion::*;
 use syncs::*;

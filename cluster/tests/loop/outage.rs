@@ -1,5 +1,5 @@
-//! Prometheus stopped under load, and with no data at all: what KEDA
-//! answers the HPA, and what the HPA keeps.
+//! Prometheus stopped under load: what KEDA answers the HPA, and what the
+//! HPA keeps.
 
 use super::*;
 
@@ -118,63 +118,4 @@ pub(crate) fn signal(pid: i32, signal: libc::c_int) -> Result<()> {
     let sent = unsafe { libc::kill(pid, signal) };
     ensure!(sent == 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
     Ok(())
-}
-
-/// No data is an error (`ignoreNullValues: "false"`, docs/scaling.md): with
-/// the Deployment idle at 1 pod, Prometheus' pod is deleted, and its
-/// replacement starts with an empty emptyDir. Until it has two scrapes in
-/// the rate's window it answers the query with no series, and KEDA's
-/// metrics API must answer the HPA's read with an error, not a value.
-pub(crate) fn no_data_is_an_error(state: &Loop, prometheus: &Prometheus, query: &str, metric: &str, started: Instant) -> Result<()> {
-    let node = &state.node;
-    // The moment is short: from the new Prometheus' Service endpoint to its
-    // second scrape, which can come first (1 run in 7 here). Up to three
-    // replacements, and one must show it.
-    let mut answers = Vec::new();
-    let mut data_again = 0.0;
-    for _ in 0..3 {
-        data_again = replace_prometheus(state, prometheus, query, metric, started, &mut answers)?;
-        if !answers.is_empty() {
-            break;
-        }
-        println!("{data_again:6.1} s  the new Prometheus had a value at its first answer: once more");
-    }
-    ensure!(!answers.is_empty(), "none of 3 new Prometheus answered the query with no series");
-    // KEDA's next query, a moment later, has the value too.
-    wait_for(Duration::from_secs(30), "KEDA's metric once the query has a value", || {
-        Ok(node.kubectl.try_run(&["get", "--raw", metric, "--request-timeout=5s"]).0)
-    })?;
-    let desired = node.kubectl.get_json(&["-n", NAMESPACE, "hpa", HPA])?["status"]["desiredReplicas"].as_u64();
-    ensure!(desired == Some(1), "the HPA wants {desired:?} replicas of an idle app");
-    println!("{data_again:6.1} s  a value again; KEDA refused {} reads of no data", answers.len());
-    Ok(())
-}
-
-/// Deletes Prometheus' pod and polls its replacement until the query has a
-/// value, reading KEDA's metric (which must be an error) each time the
-/// query has no series; returns when it had a value.
-pub(crate) fn replace_prometheus(
-    state: &Loop,
-    prometheus: &Prometheus,
-    query: &str,
-    metric: &str,
-    started: Instant,
-    answers: &mut Vec<f64>,
-) -> Result<f64> {
-    let node = &state.node;
-    let uid = || node.kubectl.try_run(&["-n", "monitoring", "get", "pod", "prometheus-k8s-0", "-o", "jsonpath={.metadata.uid}"]);
-    let (_, old) = uid();
-    node.kubectl.run(&["-n", "monitoring", "delete", "pod", "prometheus-k8s-0", "--wait=false"])?;
-    println!("{:6.1} s  Prometheus' pod deleted", started.elapsed().as_secs_f64());
-    // The old pod answers until it has gone: wait for its replacement.
-    wait_for(Duration::from_secs(120), "Prometheus' new pod", || Ok(matches!(uid(), (true, new) if new != old)))?;
-    until_the_query_has_a_value(state, prometheus, query, metric, started, &mut |at| {
-        let (read, answer) = node.kubectl.try_run(&["get", "--raw", metric, "--request-timeout=5s"]);
-        ensure!(!read, "KEDA answered {} for a query with no series: it must be an error", answer.trim());
-        if answers.is_empty() {
-            println!("{at:6.1} s  no series; KEDA's metrics API answers: {}", answer.trim());
-        }
-        answers.push(at);
-        Ok(())
-    })
 }
